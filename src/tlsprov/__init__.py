@@ -1,0 +1,104 @@
+"""tlsprov: real HTTPS for a Harbor registry, end to end.
+
+Public API::
+
+    import tlsprov
+    provider = tlsprov.get_provider("selfsigned", ca_dir="ca")
+    bundle = provider.issue(tlsprov.make_request(["harbor.test", "127.0.0.1"]))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsprov.bundleio import read_bundle, write_bundle
+from tlsprov.errors import (
+    ChallengeFailed,
+    CommandError,
+    ConfigError,
+    InputError,
+    InstallError,
+    IssuanceError,
+    LintError,
+    LockedError,
+    NotSupported,
+    PluginError,
+    PluginLoadError,
+    PolicyError,
+    ProviderConflict,
+    ProviderNotFound,
+    RateLimited,
+    RollbackError,
+    TargetNotFound,
+    TlsprovError,
+    UsageError,
+    VerifyError,
+)
+from tlsprov.hookspecs import hookimpl
+from tlsprov.interfaces import CAManager, Provider, Target
+from tlsprov.models import (
+    CertificateRequest,
+    IssuedBundle,
+    KeyType,
+    ProviderSpec,
+    TargetSpec,
+    Usage,
+)
+from tlsprov.plan import CommandStep, FileWrite, InstallContext, Plan
+from tlsprov.registry import Registry, get_provider
+from tlsprov.x509util import make_request, parse_identity
+
+__all__ = [
+    "CAManager",
+    "CertificateRequest",
+    "ChallengeFailed",
+    "CommandError",
+    "CommandStep",
+    "ConfigError",
+    "FileWrite",
+    "InputError",
+    "InstallContext",
+    "InstallError",
+    "IssuanceError",
+    "IssuedBundle",
+    "KeyType",
+    "LintError",
+    "LockedError",
+    "NotSupported",
+    "Plan",
+    "PluginError",
+    "PluginLoadError",
+    "PolicyError",
+    "Provider",
+    "ProviderConflict",
+    "ProviderNotFound",
+    "ProviderSpec",
+    "RateLimited",
+    "Registry",
+    "RollbackError",
+    "Target",
+    "TargetNotFound",
+    "TargetSpec",
+    "TlsprovError",
+    "Usage",
+    "UsageError",
+    "VerifyError",
+    "__version__",
+    "get_provider",
+    "hookimpl",
+    "make_request",
+    "parse_identity",
+    "read_bundle",
+    "write_bundle",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("tlsprov")
+        except PackageNotFoundError:
+            return "0+unknown"
+    raise AttributeError(f"module 'tlsprov' has no attribute {name!r}")
