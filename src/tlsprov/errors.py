@@ -176,9 +176,7 @@ class IssuanceError(TlsprovError):
 class ChallengeFailed(IssuanceError):
     """The CA could not validate control of one or more identities."""
 
-    def __init__(
-        self, message: str, *, identities: Sequence[str], hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, identities: Sequence[str], hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.identities = tuple(identities)
 

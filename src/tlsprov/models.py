@@ -51,9 +51,7 @@ class KeyType(enum.Enum):
             return cls(text.strip().lower())
         except ValueError:
             choices = ", ".join(k.value for k in cls)
-            raise InputError(
-                f"unknown key type '{text}'; choose one of: {choices}"
-            ) from None
+            raise InputError(f"unknown key type '{text}'; choose one of: {choices}") from None
 
 
 class Usage(enum.Enum):

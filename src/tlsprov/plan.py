@@ -94,6 +94,7 @@ class InstallContext:
         port: the HTTPS port clients use (443 means no port in certs.d folder names).
         alt_names: further names and IP addresses the certificate must cover.
         harbor_dir: Harbor's install folder (holds harbor.yml and prepare).
+        data_volume: Harbor's data volume; ``None`` means read it from harbor.yml.
         client_only: this host is a client of the registry, not the Harbor host.
         client_bundle: a clientAuth bundle to install as ``client.cert``/``client.key``.
         restart_docker: the user asked for a Docker restart.
@@ -107,6 +108,7 @@ class InstallContext:
     port: int = 443
     alt_names: tuple[str, ...] = ()
     harbor_dir: PurePosixPath = PurePosixPath("/opt/harbor")
+    data_volume: PurePosixPath | None = None
     client_only: bool = False
     client_bundle: IssuedBundle | None = None
     restart_docker: bool = False

@@ -69,6 +69,7 @@ def load_plugins(
     pm.add_hookspecs(hookspecs)
     loaded = LoadedPlugins(pm=pm)
     if env.get(TRACE_ENV):
+
         def _before(name: str, impls: Any, kwargs: Any) -> None:
             print(f"tlsprov: hook {name} -> {[i.plugin_name for i in impls]}", file=sys.stderr)
 
@@ -95,8 +96,7 @@ def load_plugins(
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())
             loaded.errors.append(
                 PluginLoadError(
-                    f"plugin '{ep.name}' from distribution '{dist_name}' failed to load "
-                    f"({reason})",
+                    f"plugin '{ep.name}' from distribution '{dist_name}' failed to load ({reason})",
                     entry_point=f"{ep.name} = {ep.value}",
                     distribution=dist_name,
                 )

@@ -49,10 +49,12 @@ class CommandRunner:
     def which(self, program: str, cwd: Path | None = None) -> str | None:
         """Resolve ``program`` on PATH, or relative to ``cwd`` when it contains a slash."""
         if "/" in program:
-            candidate = (cwd / program) if cwd is not None and not program.startswith("/") \
+            candidate = (
+                (cwd / program)
+                if cwd is not None and not program.startswith("/")
                 else Path(program)
-            return str(candidate) if os.access(candidate, os.X_OK) and candidate.is_file() \
-                else None
+            )
+            return str(candidate) if os.access(candidate, os.X_OK) and candidate.is_file() else None
         return shutil.which(program, path=self.path)
 
     def run(
@@ -120,7 +122,9 @@ class CommandRunner:
     def succeeds(self, argv: Sequence[str], *, cwd: Path | None = None) -> bool:
         """True when ``argv`` exists and exits 0 (a cheap probe; never raises)."""
         try:
-            return self.run(argv, cwd=cwd, timeout=min(self.timeout, 30.0), check=False) \
-                .returncode == 0
+            return (
+                self.run(argv, cwd=cwd, timeout=min(self.timeout, 30.0), check=False).returncode
+                == 0
+            )
         except CommandError:
             return False

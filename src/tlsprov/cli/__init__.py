@@ -60,9 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     """Add the ``--json`` flag every command has."""
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document on stdout"
-    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,8 +41,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
     for err in errors:
         out.warn(err)
     out.result(
-        {"providers": providers, "targets": targets, "errors": errors,
-         "blocked": reg.plugins.blocked},
+        {
+            "providers": providers,
+            "targets": targets,
+            "errors": errors,
+            "blocked": reg.plugins.blocked,
+        },
         lines,
     )
     return 0
