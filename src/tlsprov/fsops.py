@@ -53,6 +53,11 @@ def ensure_dir(path: Path, mode: int = 0o755) -> list[Path]:
             folder.mkdir(mode=mode)
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise InputError(
+                f"cannot create folder {folder}: {exc.strerror or exc}",
+                hint="choose a writable location",
+            ) from exc
         os.chmod(folder, mode)
         created.append(folder)
     if not path.is_dir():

@@ -93,4 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.fail("interrupted", code=130)
         return 130
+    except Exception as exc:  # a bug, not a user error: say so in one line
+        if args.verbose:
+            raise
+        out.fail(
+            f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback and "
+            "report it)",
+            code=1,
+        )
+        return 1
     return code
