@@ -1,0 +1,196 @@
+"""Round-trip editing of harbor.yml that keeps its comments, key order and layout.
+
+ruamel.yaml is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from tlsprov.errors import InputError
+
+__all__ = ["HarborYml", "add_https_block", "uncomment_https"]
+
+_DEFAULT_DATA_VOLUME = PurePosixPath("/data")
+_COMMENTED_HTTPS = re.compile(r"^(#+ ?)https:\s*(?:#.*)?$")
+_LIVE_HTTPS = re.compile(r"^https:", re.MULTILINE)
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*):")
+_NEW_HTTPS = (
+    "\n"
+    "# https settings (added by tlsprov)\n"
+    "https:\n"
+    "  port: 443\n"
+    "  certificate: /your/certificate/path\n"
+    "  private_key: /your/private/key/path\n"
+)
+
+
+def uncomment_https(text: str) -> str:
+    """Uncomment an ``https:`` block left commented out by an HTTP-only install.
+
+    The block is the ``# https:`` line at column 0 and the commented lines right after it
+    that are indented below it (``#   port: 443``); it ends at the first other line.
+    Text with a live ``https:`` key, or without a commented one, is returned unchanged.
+    """
+    if _LIVE_HTTPS.search(text):
+        return text
+    lines = text.splitlines(keepends=True)
+    for start, line in enumerate(lines):
+        match = _COMMENTED_HTTPS.match(line.rstrip("\r\n"))
+        if not match:
+            continue
+        prefix = match.group(1)
+        lines[start] = line[len(prefix) :]
+        for i in range(start + 1, len(lines)):
+            body = lines[i]
+            if not body.startswith(prefix + " ") or not body[len(prefix) :].strip():
+                break
+            lines[i] = body[len(prefix) :]
+        return "".join(lines)
+    return text
+
+
+def add_https_block(text: str) -> str:
+    """Add an ``https:`` block right after the ``http`` block (or ``hostname``) when none exists.
+
+    The block goes after the last indented line of that top-level entry, so the comments
+    that introduce the next key stay with it. Text with a live ``https:`` key, or without
+    a block-style ``http:``/``hostname:`` line, is returned unchanged.
+    """
+    if _LIVE_HTTPS.search(text):
+        return text
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    keys = {m.group(1): i for i, line in enumerate(lines) if (m := _TOP_KEY.match(line))}
+    anchor = keys.get("http", keys.get("hostname"))
+    if anchor is None:
+        return text
+    end = anchor
+    for i in range(anchor + 1, len(lines)):
+        line = lines[i]
+        if line.strip() == "":
+            continue
+        if not line[0].isspace():
+            break
+        end = i
+    return "".join([*lines[: end + 1], _NEW_HTTPS, *lines[end + 1 :]])
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 100_000
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+@dataclass(slots=True)
+class HarborYml:
+    """A parsed harbor.yml, ready to be edited and written back.
+
+    Build it with :meth:`parse`; read :attr:`data_volume`; call :meth:`enable_https`;
+    get the new text with :meth:`dump`.
+    """
+
+    source: str
+    doc: Any
+    yaml: Any
+
+    @classmethod
+    def parse(cls, text: str, *, source: str) -> HarborYml:
+        """Parse ``text``, first uncommenting (or adding) the ``https`` block.
+
+        Raises:
+            InputError: not YAML, not a mapping, or no ``hostname`` key.
+        """
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        yaml = _yaml()
+        try:
+            doc = yaml.load(add_https_block(uncomment_https(text)))
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"line {mark.line + 1}: " if mark is not None else ""
+            problem = exc.problem or exc.context or "syntax error"
+            raise InputError(
+                f"{source} is not valid YAML ({where}{problem})",
+                hint=f"fix {source} (compare with Harbor's harbor.yml.tmpl)",
+            ) from None
+        except YAMLError as exc:
+            raise InputError(
+                f"{source} is not valid YAML ({exc})",
+                hint=f"fix {source} (compare with Harbor's harbor.yml.tmpl)",
+            ) from None
+        if not hasattr(doc, "insert") or not isinstance(doc, dict):
+            raise InputError(
+                f"{source} is not a YAML mapping of Harbor settings",
+                hint="copy harbor.yml.tmpl to harbor.yml and edit that",
+            )
+        if "hostname" not in doc:
+            raise InputError(
+                f"{source} has no 'hostname' key",
+                hint="add 'hostname: <your registry name>' (see Harbor's harbor.yml.tmpl)",
+            )
+        return cls(source=source, doc=doc, yaml=yaml)
+
+    @property
+    def data_volume(self) -> PurePosixPath:
+        """``data_volume`` as Harbor's prepare reads it (default ``/data``).
+
+        Raises:
+            InputError: the value is not an absolute path.
+        """
+        value = self.doc.get("data_volume")
+        if value is None or value == "":
+            return _DEFAULT_DATA_VOLUME
+        path = PurePosixPath(str(value))
+        if not path.is_absolute():
+            raise InputError(
+                f"{self.source}: data_volume {value!r} is not an absolute path",
+                hint="set data_volume to an absolute host path such as /data",
+            )
+        return path
+
+    @property
+    def external_url(self) -> str | None:
+        """``external_url`` when set (TLS then usually ends on an outer proxy)."""
+        value = self.doc.get("external_url")
+        return str(value) if value else None
+
+    def enable_https(
+        self, *, hostname: str, port: int, certificate: PurePosixPath, private_key: PurePosixPath
+    ) -> None:
+        """Set ``hostname`` and an enabled ``https`` block; keep ``data_volume`` plain."""
+        from ruamel.yaml.comments import CommentedMap
+        from ruamel.yaml.scalarstring import PlainScalarString
+
+        doc = self.doc
+        doc["hostname"] = hostname
+        https = doc.get("https")
+        if not isinstance(https, dict):
+            https = CommentedMap()
+            if "https" in doc:
+                doc["https"] = https
+            else:
+                keys = list(doc)
+                pos = keys.index("http") + 1 if "http" in keys else keys.index("hostname") + 1
+                doc.insert(pos, "https", https)
+        https["port"] = port
+        https["certificate"] = str(certificate)
+        https["private_key"] = str(private_key)
+        if "data_volume" in doc and doc["data_volume"] is not None:
+            # prepare reads data_volume with grep/awk: quotes would become part of the path
+            doc["data_volume"] = PlainScalarString(str(doc["data_volume"]))
+
+    def dump(self) -> str:
+        """The document as text, comments and order kept."""
+        out = io.StringIO()
+        self.yaml.dump(self.doc, out)
+        return out.getvalue()
