@@ -1,0 +1,119 @@
+"""Build leaf certificates with the extensions of the Harbor guide's ``v3.ext``, strict-clean."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+from tlsprov.models import CertificateRequest, KeyType, Usage
+from tlsprov.x509util import generate_key, now_utc
+from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_errors, signature_hash
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+__all__ = ["build_leaf", "leaf_key_usage", "leaf_subject"]
+
+log = logging.getLogger("tlsprov")
+
+_CN_MAX = 64
+
+
+def leaf_key_usage(key_type: KeyType) -> x509.KeyUsage:
+    """The guide's keyUsage for RSA; digitalSignature + nonRepudiation only for EC/Ed25519.
+
+    keyEncipherment and dataEncipherment make sense only for RSA keys (RFC 8813).
+    """
+    from cryptography import x509
+
+    rsa = key_type.is_rsa
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=rsa,
+        data_encipherment=rsa,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def leaf_subject(request: CertificateRequest) -> x509.Name:
+    """``CN=<first name>``; the first identity that fits in a CN (64 characters) if it is long.
+
+    When no identity fits, the subject is empty and the SAN is made critical (RFC 5280 4.2.1.6).
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    for identity in (request.primary_name, *request.identities):
+        if len(identity) <= _CN_MAX:
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, identity)])
+    return x509.Name([])
+
+
+def _not_after(ca: CertificateAuthority, now: dt.datetime, days: int) -> dt.datetime:
+    wanted = now + dt.timedelta(days=days)
+    ca_end = ca.cert.not_valid_after_utc
+    if wanted <= ca_end:
+        return wanted
+    if wanted - ca_end > dt.timedelta(days=1):
+        log.warning(
+            "capped the certificate's validity to the CA's expiry %s (asked for %d days)",
+            ca_end.isoformat(),
+            days,
+        )
+    return ca_end
+
+
+def build_leaf(
+    ca: CertificateAuthority, request: CertificateRequest, key_type: KeyType, days: int
+) -> tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate]:
+    """Generate a key and a server or client certificate for ``request``, signed by ``ca``.
+
+    Extensions, in the order OpenSSL 3 writes the guide's ``v3.ext``, none critical: AKI (keyid),
+    basicConstraints CA:FALSE, keyUsage, extendedKeyUsage (serverAuth or clientAuth),
+    subjectAltName (DNS names and IP addresses), SKI. The validity never outlasts the CA.
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    key = generate_key(key_type)
+    try:
+        ca_ski = ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
+    except x509.ExtensionNotFound:
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key())
+    eku = (
+        ExtendedKeyUsageOID.CLIENT_AUTH
+        if request.usage is Usage.CLIENT
+        else ExtendedKeyUsageOID.SERVER_AUTH
+    )
+    subject = leaf_subject(request)
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in request.dns_names]
+    sans += [x509.IPAddress(ip) for ip in request.ip_addresses]
+    now = now_utc()
+    with crypto_errors("build the certificate"):
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - CLOCK_SKEW)
+            .not_valid_after(_not_after(ca, now, days))
+            .add_extension(aki, critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
+            .add_extension(leaf_key_usage(key_type), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(sans), critical=len(subject) == 0)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+        )
+        cert = builder.sign(ca.key, signature_hash(ca.key))
+    return key, cert

@@ -1,0 +1,278 @@
+"""The ``selfsigned`` provider: its options and the provider class."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, final
+
+from tlsprov.errors import ConfigError, InputError
+from tlsprov.models import CertificateRequest, IssuedBundle, KeyType
+from tlsprov.x509util import cert_to_pem, fingerprint, key_to_pem
+from tlsprov_selfsigned._ca import (
+    CertificateAuthority,
+    build_ca,
+    ca_files,
+    load_ca,
+    write_ca,
+)
+from tlsprov_selfsigned._issue import build_leaf
+from tlsprov_selfsigned._subject import format_subject, parse_subject
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["Secret", "SelfSignedOptions", "SelfSignedProvider", "make_provider"]
+
+log = logging.getLogger("tlsprov")
+
+_SOURCE = "provider.selfsigned"
+_ALLOWED = ("ca_dir", "subject", "key_type", "days", "ca_passphrase", "create_ca", "force")
+
+
+@final
+class Secret:
+    """A passphrase given as text, ``{"env": "VAR"}`` or ``{"file": "path"}``, read on demand.
+
+    A passphrase file is read like openssl's ``-passin file:``: its first line is the passphrase.
+
+    Neither ``repr`` nor ``str`` shows the value.
+    """
+
+    __slots__ = ("_kind", "_ref")
+
+    def __init__(self, spec: object) -> None:
+        if isinstance(spec, str):
+            if not spec:
+                raise _config("ca_passphrase", "the passphrase is empty")
+            self._kind, self._ref = "value", spec
+            return
+        if isinstance(spec, Mapping) and len(spec) == 1:
+            ((kind, ref),) = spec.items()
+            if kind in ("env", "file") and isinstance(ref, str | os.PathLike) and str(ref):
+                self._kind, self._ref = kind, str(ref)
+                return
+        raise _config(
+            "ca_passphrase",
+            'must be a string, {env = "NAME"} or {file = "/path"}',
+        )
+
+    def __repr__(self) -> str:
+        if self._kind == "value":
+            return "Secret(***)"
+        return f"Secret({self._kind}={self._ref!r})"
+
+    __str__ = __repr__
+
+    def reveal(self) -> bytes:
+        """Return the passphrase bytes.
+
+        Raises:
+            ConfigError: the variable is unset or empty, or the file cannot be read or is empty.
+        """
+        if self._kind == "value":
+            value = self._ref
+        elif self._kind == "env":
+            value = os.environ.get(self._ref, "")
+            if not value:
+                raise _config(
+                    "ca_passphrase",
+                    f"the environment variable {self._ref} is not set or empty",
+                    hint=f"export {self._ref} with the CA key's passphrase",
+                )
+        else:
+            try:
+                lines = Path(self._ref).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _config(
+                    "ca_passphrase",
+                    f"cannot read the passphrase file {self._ref} ({type(exc).__name__})",
+                    hint="check the path and its permissions",
+                ) from exc
+            value = lines[0] if lines else ""
+            if not value:
+                raise _config("ca_passphrase", f"the passphrase file {self._ref} is empty")
+        return value.encode("utf-8")
+
+
+def _config(key: str, message: str, *, hint: str | None = None) -> ConfigError:
+    return ConfigError(message, source=_SOURCE, key=key, hint=hint)
+
+
+def _bool(options: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = options.get(key, default)
+    if not isinstance(value, bool):
+        raise _config(key, f"must be true or false, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SelfSignedOptions:
+    """The provider's parsed options (see :func:`SelfSignedOptions.parse`)."""
+
+    ca_dir: Path
+    subject: x509.Name | None = None
+    key_type: KeyType = KeyType.RSA4096
+    days: int = 3650
+    ca_passphrase: Secret | None = field(default=None, repr=False)
+    create_ca: bool = True
+    force: bool = False
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> SelfSignedOptions:
+        """Validate a raw options mapping (config table or CLI options).
+
+        Raises:
+            ConfigError: an unknown key, a missing ``ca_dir`` or a value of the wrong kind.
+        """
+        unknown = sorted(str(k) for k in options if k not in _ALLOWED)
+        if unknown:
+            raise _config(
+                unknown[0],
+                f"unknown option(s) {', '.join(unknown)}",
+                hint=f"allowed options: {', '.join(_ALLOWED)}",
+            )
+        ca_dir = options.get("ca_dir")
+        if ca_dir is None or ca_dir == "":
+            raise _config("ca_dir", "is required", hint="set ca_dir to the folder for the CA")
+        if not isinstance(ca_dir, str | os.PathLike):
+            raise _config("ca_dir", f"must be a path, got {type(ca_dir).__name__}")
+        subject = options.get("subject")
+        name = None
+        if subject is not None:
+            try:
+                name = parse_subject(subject)
+            except InputError as exc:
+                raise _config("subject", exc.message, hint=exc.hint) from exc
+        raw_kt = options.get("key_type", KeyType.RSA4096)
+        try:
+            key_type = raw_kt if isinstance(raw_kt, KeyType) else KeyType.parse(str(raw_kt))
+        except InputError as exc:
+            raise _config("key_type", exc.message) from exc
+        days = options.get("days", 3650)
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise _config("days", f"must be a whole number of days >= 1, got {days!r}")
+        raw_secret = options.get("ca_passphrase")
+        return cls(
+            ca_dir=Path(ca_dir),
+            subject=name,
+            key_type=key_type,
+            days=days,
+            ca_passphrase=None if raw_secret is None else Secret(raw_secret),
+            create_ca=_bool(options, "create_ca", True),
+            force=_bool(options, "force", False),
+        )
+
+
+def _default_subject() -> x509.Name:
+    return parse_subject(f"/O=tlsprov/CN=tlsprov Root CA {secrets.token_hex(4)}")
+
+
+@final
+class SelfSignedProvider:
+    """A private CA in ``ca_dir`` that issues server and client certificates.
+
+    Attributes:
+        options: the parsed options.
+        ca_created: after :meth:`issue` or :meth:`init_ca`, whether that call created the CA.
+    """
+
+    def __init__(self, options: SelfSignedOptions) -> None:
+        self.options = options
+        self.ca_created = False
+
+    def __repr__(self) -> str:
+        o = self.options
+        passphrase = "set" if o.ca_passphrase is not None else "none"
+        return (
+            f"SelfSignedProvider(ca_dir={str(o.ca_dir)!r}, key_type={o.key_type.value!r}, "
+            f"days={o.days}, ca_passphrase={passphrase})"
+        )
+
+    def _passphrase(self) -> bytes | None:
+        return None if self.options.ca_passphrase is None else self.options.ca_passphrase.reveal()
+
+    def _need_passphrase(self) -> bytes:
+        passphrase = self._passphrase()
+        if passphrase is None:
+            raise InputError(
+                f"{self.options.ca_dir / 'ca.key'} is encrypted and no passphrase was given",
+                hint='set ca_passphrase (a string, {env = "NAME"} or {file = "/path"})',
+            )
+        return passphrase
+
+    def _create(self) -> CertificateAuthority:
+        o = self.options
+        passphrase = self._passphrase()  # resolve (and fail) before anything is written
+        ca = build_ca(o.subject or _default_subject(), o.key_type, o.days)
+        write_ca(o.ca_dir, ca, passphrase)
+        log.info("created a new CA in %s", o.ca_dir)
+        self.ca_created = True
+        return ca
+
+    def _ca(self) -> CertificateAuthority:
+        key_path, crt_path = ca_files(self.options.ca_dir)
+        has_key, has_crt = key_path.exists(), crt_path.exists()
+        if has_key and has_crt:
+            return load_ca(self.options.ca_dir, self._need_passphrase)
+        if has_key or has_crt:
+            present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
+            raise InputError(
+                f"{present} exists but {missing} does not",
+                hint=f"restore {missing.name}, or replace the CA with 'tlsprov ca init --force'",
+            )
+        if not self.options.create_ca:
+            raise InputError(
+                f"there is no CA in {self.options.ca_dir}",
+                hint="create one with 'tlsprov ca init' or set create_ca = true",
+            )
+        return self._create()
+
+    def issue(self, request: CertificateRequest) -> IssuedBundle:
+        """Issue a certificate for ``request``, creating the CA first if allowed and missing.
+
+        Raises:
+            InputError: the CA is unusable (see :func:`load_ca`), or only half of it exists.
+        """
+        self.ca_created = False
+        ca = self._ca()
+        key_type = request.key_type or self.options.key_type
+        days = request.validity_days or self.options.days
+        key, cert = build_leaf(ca, request, key_type, days)
+        return IssuedBundle(
+            private_key_pem=key_to_pem(key),
+            leaf_pem=cert_to_pem(cert),
+            chain_pem=(),
+            ca_pem=ca.cert_pem,
+        )
+
+    def init_ca(self, *, force: bool = False) -> dict[str, str]:
+        """Create the CA in ``ca_dir``; return its paths, subject, fingerprint and expiry.
+
+        Raises:
+            InputError: ``ca.key`` or ``ca.crt`` already exists and neither ``force`` nor the
+                ``force`` option is set.
+        """
+        self.ca_created = False
+        key_path, crt_path = ca_files(self.options.ca_dir)
+        if (key_path.exists() or crt_path.exists()) and not (force or self.options.force):
+            raise InputError(
+                f"a CA already exists in {self.options.ca_dir}", hint="pass --force to replace it"
+            )
+        ca = self._create()
+        return {
+            "ca_key": str(key_path),
+            "ca_crt": str(crt_path),
+            "subject": format_subject(ca.cert.subject),
+            "fingerprint_sha256": fingerprint(ca.cert),
+            "not_after": ca.cert.not_valid_after_utc.isoformat(),
+        }
+
+
+def make_provider(options: dict[str, Any]) -> SelfSignedProvider:
+    """The ``selfsigned`` factory: parse ``options`` and build the provider."""
+    return SelfSignedProvider(SelfSignedOptions.parse(options))
