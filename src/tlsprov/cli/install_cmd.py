@@ -1,0 +1,152 @@
+"""``tlsprov install``: put an issued bundle into Harbor, Docker's certs.d, the OS trust store...
+
+Everything is validated and planned before the first write; ``--dry-run`` prints the plan
+(files, modes, the harbor.yml diff, commands in order) and touches nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tlsprov.cli._output import Output
+
+__all__ = ["add_parser", "run"]
+
+DEFAULT_TARGETS = "harbor,docker"
+CLIENT_TARGETS = "docker"
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port (1 to 65535)")
+    return int(text)
+
+
+def _abs_host_path(text: str) -> PurePosixPath:
+    path = PurePosixPath(text)
+    if not path.is_absolute():
+        raise argparse.ArgumentTypeError(f"'{text}' must be an absolute path on the host")
+    return path
+
+
+def add_parser(sub: Any) -> None:
+    """Register the sub-command."""
+    from tlsprov.cli import add_json
+
+    p: argparse.ArgumentParser = sub.add_parser(
+        "install",
+        help="install a bundle into Harbor, Docker, containerd, podman or the OS trust store",
+        description="Validate the bundle, plan every target, back up what will be replaced, "
+        "write atomically, run the commands (prepare, compose, ...), and roll back on failure.",
+    )
+    p.add_argument(
+        "--bundle",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder written by 'tlsprov issue' (H.key, H.crt, ca.crt)",
+    )
+    p.add_argument("--host", required=True, metavar="H", help="the registry name clients use")
+    p.add_argument("--port", type=_port, default=443, metavar="P", help="HTTPS port (443)")
+    p.add_argument(
+        "--alt-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name the certificate must cover (repeatable)",
+    )
+    p.add_argument(
+        "--targets",
+        metavar="LIST",
+        help=f"comma-separated targets ({DEFAULT_TARGETS}; {CLIENT_TARGETS} with --client-only)",
+    )
+    p.add_argument(
+        "--harbor-dir",
+        type=_abs_host_path,
+        default=PurePosixPath("/opt/harbor"),
+        metavar="DIR",
+        help="Harbor's install folder (/opt/harbor)",
+    )
+    p.add_argument(
+        "--data-volume",
+        type=_abs_host_path,
+        metavar="DIR",
+        help="Harbor's data volume (default: read from harbor.yml)",
+    )
+    p.add_argument(
+        "--client-only",
+        action="store_true",
+        help="this host only pulls from the registry: install the CA (and a client "
+        "certificate) only",
+    )
+    p.add_argument(
+        "--client-bundle",
+        type=Path,
+        metavar="DIR",
+        help="folder from 'tlsprov issue NAME --client' for mutual TLS",
+    )
+    p.add_argument("--restart-docker", action="store_true", help="restart Docker afterwards")
+    p.add_argument("--root", type=Path, default=Path("/"), metavar="DIR", help="root (/)")
+    p.add_argument(
+        "--state-dir", type=Path, metavar="DIR", help="backups and lock (ROOT/var/lib/tlsprov)"
+    )
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="wait this long for another run's lock",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    add_json(p)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    """Plan, then apply (or print the plan for --dry-run)."""
+    from tlsprov.bundleio import read_bundle
+    from tlsprov.errors import InputError
+    from tlsprov.installer import apply_install, plan_install
+    from tlsprov.plan import InstallContext
+    from tlsprov.planrender import plan_to_json
+    from tlsprov.registry import default_registry
+    from tlsprov.runner import CommandRunner
+    from tlsprov.x509util import parse_identity
+
+    host = str(parse_identity(args.host))
+    if args.client_bundle is not None and not args.client_only:
+        out.warn("--client-bundle is meant for client hosts; installing it anyway")
+    default = CLIENT_TARGETS if args.client_only else DEFAULT_TARGETS
+    targets = [t.strip() for t in (args.targets or default).split(",") if t.strip()]
+    if not targets:
+        raise InputError("--targets is empty", hint=f"pass e.g. --targets {DEFAULT_TARGETS}")
+    if not args.root.is_dir():
+        raise InputError(f"the root {args.root} is not a folder", hint="pass an existing --root")
+    bundle = read_bundle(args.bundle)
+    client = read_bundle(args.client_bundle) if args.client_bundle is not None else None
+    runner = CommandRunner()
+    context = InstallContext(
+        root=args.root.resolve(),
+        host=host,
+        port=args.port,
+        alt_names=tuple(args.alt_name),
+        harbor_dir=args.harbor_dir,
+        data_volume=args.data_volume,
+        client_only=args.client_only,
+        client_bundle=client,
+        restart_docker=args.restart_docker,
+        runner=runner,
+    )
+    install_plan = plan_install(bundle, context, targets, registry=default_registry())
+    result = apply_install(
+        install_plan,
+        state_dir=args.state_dir,
+        dry_run=args.dry_run,
+        runner=runner,
+        lock_timeout=args.lock_timeout,
+    )
+    for warning in result.warnings:
+        out.warn(warning)
+    out.result({"plan": plan_to_json(install_plan), "result": result.to_json()}, result.lines())
+    return 0
