@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tlsprov import NotSupported, Provider, ProviderSpec, hookimpl
+from tlsprov import Provider, ProviderSpec, hookimpl
 
 __all__ = ["tlsprov_register_providers"]
 
 
 def _factory(options: dict[str, Any]) -> Provider:
-    raise NotSupported(
-        "the letsencrypt provider is not implemented yet",
-        hint="use --provider selfsigned for now",
-    )
+    from tlsprov_letsencrypt._provider import make_provider
+
+    return make_provider(options)
 
 
 @hookimpl
