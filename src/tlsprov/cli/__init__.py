@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "install",
     "verify",
     "rollback",
+    "revoke",
     "plugins",
     "demo",
 )

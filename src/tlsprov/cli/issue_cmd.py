@@ -20,6 +20,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
+    from tlsprov.cli.acme_opts import add_acme_arguments
     from tlsprov.cli.ca_cmd import add_ca_arguments, days_arg
 
     p: argparse.ArgumentParser = sub.add_parser(
@@ -44,6 +45,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="validity in days")
+    add_acme_arguments(p)
     add_json(p)
 
 
@@ -72,6 +74,7 @@ def _check_out_dir(out_dir: Path, files: dict[str, Path]) -> None:
 def run(args: argparse.Namespace, out: Output) -> int:
     """Issue, lint, write, and print what was written."""
     from tlsprov.bundleio import bundle_files, write_bundle
+    from tlsprov.cli.acme_opts import acme_options
     from tlsprov.cli.ca_cmd import DEFAULT_PROVIDER, ca_options
     from tlsprov.errors import InstallError
     from tlsprov.lint import lint_certificate, raise_on_errors
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     _check_out_dir(out_dir, files)
 
     name = args.provider or DEFAULT_PROVIDER
-    provider = default_registry().get_provider(name, ca_options(args, name))
+    options = {**ca_options(args, name), **acme_options(args)}
+    provider = default_registry().get_provider(name, options)
     bundle = provider.issue(request)
 
     leaf = load_cert(bundle.leaf_pem, source=f"the certificate from provider '{name}'")
@@ -119,6 +123,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
     lines = []
     if ca_created:
         lines.append(f"created a new CA in {ca_options(args, name).get('ca_dir', '?')}")
+    ca_source = getattr(provider.impl, "ca_source", None)
+    if isinstance(ca_source, str) and ca_source.startswith("root_ca"):
+        lines.append(f"ca.crt is the root you gave ({ca_source.removeprefix('root_ca ')})")
+    elif isinstance(ca_source, str) and ca_source:
+        lines.append(
+            "ca.crt is the last certificate of the chain the CA served "
+            "(pass --root-ca FILE to use the root instead)"
+        )
     lines += [
         f"issued a {usage.value} certificate for {', '.join(request.identities)}",
         f"  not after: {not_after}",
@@ -137,6 +149,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             "not_after": not_after,
             "fingerprint_sha256": sha256,
             "ca_created": ca_created,
+            "ca_source": ca_source if isinstance(ca_source, str) else None,
             "warnings": [f.as_dict() for f in findings],
         },
         lines,
