@@ -13,12 +13,12 @@ from typing import Any, cast
 
 import josepy
 import requests
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from josepy import jwa, jwk
-
 from acme import client as acme_client
 from acme import errors as acme_errors_mod
 from acme import messages
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from josepy import jwa, jwk
+
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.fsops import PRIVATE_DIR, PRIVATE_FILE, atomic_write, write_private
 from tlsprov.x509util import generate_key, key_to_pem, load_private_key

@@ -88,7 +88,6 @@ def acme_errors(url: str, identities: Sequence[str] = (), net: Any = None) -> It
         net: the client network; its ``last_retry_after`` feeds ``RateLimited.retry_after``.
     """
     import requests
-
     from acme import errors as acme_errors_mod
     from acme import messages
 

@@ -8,9 +8,9 @@ import time
 from typing import Any
 
 import requests
+from acme import challenges, messages
 from requests.utils import parse_header_links
 
-from acme import challenges, messages
 from tlsprov.errors import ChallengeFailed, IssuanceError
 from tlsprov_letsencrypt._challenges import Item, Publisher
 from tlsprov_letsencrypt._client import Connection

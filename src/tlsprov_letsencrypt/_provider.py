@@ -137,6 +137,7 @@ class LetsEncryptProvider:
             IssuanceError: the CA is unreachable, refused the order, or the deadline passed.
         """
         from acme import crypto_util
+
         from tlsprov_letsencrypt._challenges import make_publisher
         from tlsprov_letsencrypt._client import connect
         from tlsprov_letsencrypt._errors import acme_errors
@@ -194,6 +195,7 @@ class LetsEncryptProvider:
             IssuanceError: the server cannot be reached or the ARI request failed.
         """
         from acme import errors as acme_errors_mod
+
         from tlsprov_letsencrypt._client import connect
         from tlsprov_letsencrypt._errors import acme_errors
 
