@@ -135,17 +135,26 @@ class _Commands:
         return argv
 
     def rerun(self, journal: backup.Journal) -> tuple[list[tuple[str, ...]], list[str]]:
-        """Best effort: run again every command of each target that had started."""
+        """Best effort: run again the commands of each target that had started.
+
+        A target's re-run stops at its first failing command: after a failed ``./prepare`` a
+        ``docker compose down`` would take a still-running Harbor down for nothing.
+        """
         started = {c.target for c in journal.commands if c.ran}
+        failed: set[str] = set()
         done: list[tuple[str, ...]] = []
         warnings: list[str] = []
         for cmd in journal.commands:
-            if cmd.target not in started:
+            if cmd.target not in started or cmd.target in failed:
                 continue
             try:
                 done.append(self.run(cmd))
             except TlsprovError as exc:
-                warnings.append(f"after restoring, {exc.one_line()}")
+                failed.add(cmd.target)
+                warnings.append(
+                    f"after restoring, {exc.one_line()}; the remaining {cmd.target} commands "
+                    "were not run again"
+                )
         return done, warnings
 
 
