@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tlsprov.bundleio import read_bundle, write_bundle
+from tlsprov.config import Config, load_config
 from tlsprov.errors import (
     ChallengeFailed,
     CommandError,
@@ -54,6 +55,7 @@ __all__ = [
     "ChallengeFailed",
     "CommandError",
     "CommandStep",
+    "Config",
     "ConfigError",
     "FileWrite",
     "InputError",
@@ -86,14 +88,29 @@ __all__ = [
     "__version__",
     "get_provider",
     "hookimpl",
+    "load_config",
     "make_request",
     "parse_identity",
+    "provision",
     "read_bundle",
+    "renew",
+    "status",
     "write_bundle",
 ]
 
+_LAZY = {
+    "provision": ("tlsprov.provision", "provision"),
+    "renew": ("tlsprov.renewal", "renew"),
+    "status": ("tlsprov.status", "status"),
+}
+
 
 def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 

@@ -19,7 +19,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tlsprov.errors import RollbackError, TlsprovError
-from tlsprov.fsops import PRIVATE_DIR, PRIVATE_FILE, atomic_write, ensure_dir
+from tlsprov.fsops import (
+    PRIVATE_DIR,
+    PRIVATE_FILE,
+    atomic_write,
+    ensure_dir,
+    refuse_symlinks,
+    stray_temp_files,
+)
 
 __all__ = [
     "Journal",
@@ -95,6 +102,7 @@ class Journal:
     def create(cls, state_dir: Path, root: Path, targets: Sequence[str]) -> Journal:
         """Make a new, empty backup folder named by the current UTC time (microseconds)."""
         backups = state_dir / "backups"
+        refuse_symlinks(backups, stop=state_dir)
         ensure_dir(backups, PRIVATE_DIR)
         now = dt.datetime.now(dt.UTC)
         while True:
@@ -202,6 +210,9 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
     failures: list[str] = []
     for entry in reversed(journal.files):
         real = _join(root, entry.path)
+        for tmp in stray_temp_files(real):  # left by an install killed mid-write
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         if check_changed and entry.new_sha256:
             with contextlib.suppress(OSError):
                 if not real.is_symlink() and sha256(real.read_bytes()) != entry.new_sha256:
@@ -238,13 +249,20 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
 
 
 def find_latest(state_dir: Path) -> Journal | None:
-    """The newest backup that has not been rolled back yet, or None."""
+    """The newest backup that has not been rolled back yet, or None.
+
+    A backup folder without a manifest belongs to an install stopped before it wrote its
+    first manifest, so before it touched any file: it comes back as an empty in-progress
+    journal (``root`` empty), which restores nothing.
+    """
     backups = state_dir / "backups"
     if not backups.is_dir():
         return None
     for folder in sorted(backups.iterdir(), reverse=True):
-        if not (folder / MANIFEST).is_file():
+        if not folder.is_dir() or folder.is_symlink():
             continue
+        if not (folder / MANIFEST).is_file():
+            return Journal(folder=folder, root="")
         journal = Journal.load(folder)
         if journal.status != STATUS_ROLLED_BACK:
             return journal

@@ -39,7 +39,7 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "install": frozenset(
         {"root", "targets", "client_only", "verify", "verify_timeout", "restart_docker", "connect"}
     ),
-    "renew": frozenset({"before", "pre_hook", "deploy_hook", "post_hook", "new_key"}),
+    "renew": frozenset({"before", "pre_hook", "deploy_hook", "post_hook"}),
     "state": frozenset({"dir"}),
 }
 
@@ -96,7 +96,6 @@ class RenewConfig:
     pre_hook: str | None = None
     deploy_hook: str | None = None
     post_hook: str | None = None
-    new_key: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,7 +249,6 @@ def parse_config(
         pre_hook=v.string(renew, "renew.pre_hook"),
         deploy_hook=v.string(renew, "renew.deploy_hook"),
         post_hook=v.string(renew, "renew.post_hook"),
-        new_key=v.boolean(renew, "renew.new_key", True),
     )
     state_dir = v.abs_path(state, "state.dir") or PurePosixPath("/var/lib/tlsprov")
     for section, table in (

@@ -10,10 +10,17 @@ from pathlib import Path
 
 from tlsprov.errors import InputError, InstallError
 
-__all__ = ["atomic_write", "ensure_dir", "refuse_symlinks", "write_private"]
+__all__ = [
+    "atomic_write",
+    "ensure_dir",
+    "refuse_symlinks",
+    "stray_temp_files",
+    "write_private",
+]
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
+TEMP_TAG = ".tlsprov-tmp-"  # atomic_write's temp file: .<name>.tlsprov-tmp-<pid>
 
 
 def refuse_symlinks(path: Path, *, stop: Path | None = None) -> None:
@@ -89,7 +96,7 @@ def atomic_write(
     folder = path.parent
     try:
         ensure_dir(folder, dir_mode)
-        tmp = folder / f".{path.name}.tlsprov-tmp-{os.getpid()}"
+        tmp = folder / f".{path.name}{TEMP_TAG}{os.getpid()}"
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -121,6 +128,15 @@ def atomic_write(
             f"could not write {path}: {what}",
             hint="free space or fix the folder's permissions, then run again",
         ) from exc
+
+
+def stray_temp_files(path: Path) -> list[Path]:
+    """Temp files an interrupted :func:`atomic_write` of ``path`` left next to it."""
+    prefix = f".{path.name}{TEMP_TAG}"
+    try:
+        return sorted(p for p in path.parent.iterdir() if p.name.startswith(prefix))
+    except OSError:
+        return []
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from tlsprov import backup
 from tlsprov.errors import InstallError, RollbackError, TlsprovError, VerifyError
-from tlsprov.fsops import atomic_write
+from tlsprov.fsops import atomic_write, refuse_symlinks
 from tlsprov.installplan import FileAction, InstallPlan, assess, plan_install
 from tlsprov.lockfile import hold_lock
 from tlsprov.plan import CommandStep
@@ -29,6 +29,7 @@ __all__ = [
     "apply_install",
     "default_state_dir",
     "plan_install",
+    "recover_interrupted",
     "render_plan",
     "rollback_last",
 ]
@@ -248,6 +249,7 @@ def apply_install(
     ctx = install_plan.context
     warnings = install_plan.warnings
     if dry_run:
+        warnings += _pending_warning(state_dir or default_state_dir(ctx.root))
         return InstallResult(
             operation="dry-run",
             changed=False,
@@ -256,9 +258,22 @@ def apply_install(
             plan=tuple(render_plan(install_plan)),
         )
     state = state_dir if state_dir is not None else default_state_dir(ctx.root)
+    if state.is_relative_to(ctx.root):  # e.g. a linked <root>/var: refused, not followed
+        refuse_symlinks(state, stop=ctx.root)
     cmds = _Commands(runner or ctx.runner or CommandRunner(), ctx.root)
     with hold_lock(state, timeout=lock_timeout):
-        _recheck(install_plan)
+        recovered = _recover(state, ctx.root, cmds)
+        if recovered is not None:
+            warnings += (recovered.notes[0], *recovered.warnings)
+        try:
+            _recheck(install_plan)
+        except InstallError as exc:
+            if recovered is None:
+                raise
+            raise InstallError(
+                f"{recovered.notes[0]}, so the plan made before no longer matches the files",
+                hint="run the install again",
+            ) from exc
         changed = [a for a in install_plan.actions if a.changed]
         planned = [_journal_command(t, s) for t, s in install_plan.commands()]
         if not changed:
@@ -274,6 +289,7 @@ def apply_install(
         journal.commands = planned
         ran_argv: list[tuple[str, ...]] = []
         try:
+            journal.save()  # before the first backup copy: a kill from here on is undoable
             for action in changed:
                 real = ctx.root.joinpath(*action.path.parts[1:])
                 journal.record_file(action.path, real, action.write.content, action.write.secret)
@@ -295,11 +311,11 @@ def apply_install(
             _final_check(changed, ctx.root)
             if final_check is not None:
                 final_check()
+            journal.status = backup.STATUS_APPLIED
+            journal.save()
         except BaseException as exc:
             _undo(journal, cmds, exc)
             raise
-        journal.status = backup.STATUS_APPLIED
-        journal.save()
     return InstallResult(
         operation="install",
         changed=True,
@@ -357,7 +373,7 @@ def rollback_last(
         journal = backup.find_latest(state)
         if journal is None:
             raise _nothing(state)
-        if Path(journal.root).resolve() != root.resolve():
+        if journal.root and Path(journal.root).resolve() != root.resolve():
             raise RollbackError(
                 f"the newest backup ({journal.folder.name}) was made for the root {journal.root}, "
                 f"not {root}",
@@ -377,6 +393,66 @@ def rollback_last(
         commands=tuple(ran),
         warnings=outcome.warnings + tuple(cmd_warnings),
     )
+
+
+def _pending_warning(state: Path) -> tuple[str, ...]:
+    journal = backup.find_latest(state) if (state / "backups").is_dir() else None
+    if journal is None or journal.status != backup.STATUS_PENDING:
+        return ()
+    name = journal.folder.name
+    return (f"an earlier install ({name}) was interrupted; a real run rolls it back first",)
+
+
+def _recover(state: Path, root: Path, cmds: _Commands) -> InstallResult | None:
+    """Roll back an install that was stopped half-way (still in-progress); lock held."""
+    if not (state / "backups").is_dir():
+        return None
+    journal = backup.find_latest(state)
+    if journal is None or journal.status != backup.STATUS_PENDING:
+        return None
+    if journal.root and Path(journal.root).resolve() != root.resolve():
+        raise InstallError(
+            f"an interrupted install ({journal.folder.name}) in {state} was made for the root "
+            f"{journal.root}",
+            hint=f"run 'tlsprov rollback --root {journal.root}' first",
+        )
+    outcome = backup.restore(journal)
+    ran, cmd_warnings = cmds.rerun(journal)
+    journal.status = backup.STATUS_ROLLED_BACK
+    journal.save()
+    return InstallResult(
+        operation="rollback",
+        changed=bool(outcome.restored or outcome.removed),
+        changed_files=outcome.restored,
+        removed_files=outcome.removed,
+        backup_dir=journal.folder,
+        commands=tuple(ran),
+        warnings=outcome.warnings + tuple(cmd_warnings),
+        notes=(f"rolled back an interrupted install ({journal.folder.name}) first",),
+    )
+
+
+def recover_interrupted(
+    root: Path,
+    state_dir: Path | None = None,
+    *,
+    runner: CommandRunner | None = None,
+    lock_timeout: float = 0.0,
+) -> InstallResult | None:
+    """Roll back an install that was killed half-way, if any; else return None.
+
+    :func:`apply_install` does this itself, but after its plan was made: call this before
+    :func:`plan_install` so the plan sees the restored files.
+
+    Raises:
+        RollbackError: a file could not be restored.
+        LockedError: another run holds the lock.
+    """
+    state = state_dir if state_dir is not None else default_state_dir(root)
+    if not (state / "backups").is_dir():
+        return None
+    with hold_lock(state, timeout=lock_timeout):
+        return _recover(state, root, _Commands(runner or CommandRunner(), root))
 
 
 def _nothing(state: Path) -> RollbackError:

@@ -2,7 +2,7 @@
 
 Layout under the state folder::
 
-    live/<H>/        H.key H.crt H.cert ca.crt meta.json   the version in use
+    live/<H>/        H.key H.crt H.cert ca.crt chain.pem meta.json   the version in use
     archive/<H>/<n>/ the same files for each earlier version (n = 1, 2, ...)
     log.jsonl        one JSON line per action (provision, renew, rollback), no key material
 
@@ -150,7 +150,19 @@ class StateStore:
         folder = self.live_dir(name)
         ensure_dir(self.dir, PRIVATE_DIR)
         write_bundle(folder, name, bundle)
+        atomic_write(folder / "chain.pem", b"".join(bundle.chain_pem))
         self.write_meta(name, meta)
+
+    def paths(self, name: str) -> dict[str, Path]:
+        """The live files hooks are told about: cert (leaf+chain), key, chain, ca."""
+        folder = self.live_dir(name)
+        stem = bundle_basename(name)
+        return {
+            "cert": folder / f"{stem}.crt",
+            "key": folder / f"{stem}.key",
+            "chain": folder / "chain.pem",
+            "ca": folder / "ca.crt",
+        }
 
     def write_meta(self, name: str, meta: LineageMeta) -> None:
         """Replace the live version's metadata (outcomes, targets)."""

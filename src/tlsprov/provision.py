@@ -114,10 +114,30 @@ def issue_for(config: Config, registry: Registry) -> IssuedBundle:
     return provider.issue(request)
 
 
+def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
+    """A throw-away certificate covering the configured names, for dry-run plans only.
+
+    It comes from the bundled ``selfsigned`` provider with a CA in a temporary folder, so a dry
+    run neither creates the real CA nor places an ACME order.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tlsprov-dry-run-") as tmp:
+        stand_in = registry.get_provider("selfsigned", {"ca_dir": tmp, "key_type": "ec256"})
+        return stand_in.impl.issue(
+            make_request([config.harbor.hostname, *config.harbor.alt_names], key_type="ec256")
+        )
+
+
 def live_check(
-    config: Config, ca_pem: bytes, *, timeout: float | None = None
+    config: Config, bundle: IssuedBundle, *, timeout: float | None = None
 ) -> Callable[[], None]:
-    """A check that the live endpoint serves the new certificate, waiting a bounded time."""
+    """A check that the live endpoint serves ``bundle``'s leaf and passes verification
+    trusting only its CA, waiting a bounded time (Harbor restarts after ``compose up``)."""
+    from tlsprov.x509util import fingerprint
+
+    ca_pem = bundle.ca_pem
+    expected = fingerprint(load_cert(bundle.leaf_pem))
 
     def check() -> None:
         from tlsprov.verify import verify_endpoint
@@ -134,10 +154,13 @@ def live_check(
                 connect=connect,
                 timeout=min(10.0, max(1.0, limit)),
             )
-            if report.ok:
+            serves_new = report.fingerprint_sha256 == expected
+            if report.ok and serves_new:
                 return
             if time.monotonic() + delay > deadline:
                 failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+                if report.ok:
+                    failed = "it still serves another certificate (was the proxy restarted?)"
                 raise VerifyError(
                     f"https://{config.harbor.hostname}:{config.harbor.https_port} did not pass "
                     f"verification within {limit:g} s ({failed})",
@@ -171,12 +194,49 @@ def provision(
     runner: CommandRunner | None = None,
     force_issue: bool = False,
     action: str = "provision",
+    lock_timeout: float = 0.0,
 ) -> ProvisionResult:
     """Issue (or reuse) the certificate, install it everywhere, and verify the live endpoint.
 
     A failure after the first write rolls the installation back and returns the lineage to its
-    previous version, then re-raises.
+    previous version, then re-raises. The state folder's lock is held throughout, so two runs
+    on one root never interleave. ``dry_run`` issues nothing and touches nothing: it shows the
+    plan for the existing certificate, or says a new one would be issued.
     """
+    if dry_run:
+        return _provision(
+            config,
+            dry_run=True,
+            registry=registry,
+            runner=runner,
+            force_issue=force_issue,
+            action=action,
+            verify=verify,
+        )
+    from tlsprov.lockfile import hold_lock
+
+    with hold_lock(config.state_path, timeout=lock_timeout):
+        return _provision(
+            config,
+            dry_run=False,
+            registry=registry,
+            runner=runner,
+            force_issue=force_issue,
+            action=action,
+            verify=verify,
+        )
+
+
+def _provision(
+    config: Config,
+    *,
+    dry_run: bool,
+    verify: bool | None,
+    registry: Registry | None,
+    runner: CommandRunner | None,
+    force_issue: bool,
+    action: str,
+) -> ProvisionResult:
     from tlsprov.installer import apply_install, plan_install
 
     reg = registry or default_registry()
@@ -190,7 +250,11 @@ def provision(
         reason = "the existing certificate is still valid"
     else:
         reason = why_new or "no certificate yet"
-        bundle = issue_for(config, reg)
+        if dry_run:  # issuing has side effects (a new CA, an ACME order): plan with a stand-in
+            reg.get_provider(config.provider_name, config.provider_options)
+            bundle = placeholder_bundle(config, reg)
+        else:
+            bundle = issue_for(config, reg)
         meta = LineageMeta.from_bundle(name, config.provider_name, bundle)
         issued = True
     context = context_for(config, runner)
@@ -199,6 +263,13 @@ def provision(
     if dry_run:
         from tlsprov.installer import render_plan
 
+        lines = render_plan(install_plan)
+        if issued:
+            lines = [
+                f"a new certificate would be issued by '{config.provider_name}' ({reason}); "
+                "this plan uses a stand-in with the same names, so file contents will differ",
+                *lines,
+            ]
         return ProvisionResult(
             hostname=name,
             provider=config.provider_name,
@@ -206,8 +277,8 @@ def provision(
             reason=reason,
             changed=False,
             dry_run=True,
-            plan=tuple(render_plan(install_plan)),
-            meta=meta,
+            plan=tuple(lines),
+            meta=None if issued else meta,
         )
     if issued:
         meta = store.save(name, bundle, meta)
@@ -216,7 +287,7 @@ def provision(
             install_plan,
             state_dir=config.state_path,
             runner=context.runner,
-            final_check=live_check(config, bundle.ca_pem) if do_verify else None,
+            final_check=live_check(config, bundle) if do_verify else None,
         )
     except TlsprovError as exc:
         if issued:

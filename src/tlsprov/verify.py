@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tlsprov.errors import InputError
-from tlsprov.x509util import covers, load_certs, now_utc, parse_identity, san_identities
+from tlsprov.x509util import (
+    covers,
+    fingerprint,
+    load_certs,
+    now_utc,
+    parse_identity,
+    san_identities,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -47,6 +54,8 @@ class VerifyReport:
         days_left: whole days until expiry (negative once expired).
         tls_version: the negotiated protocol.
         http_status: the ``GET /v2/`` status code.
+        fingerprint_sha256: the served leaf's SHA-256 fingerprint (tells a renewed
+            certificate from the old one still being served).
     """
 
     host: str
@@ -59,6 +68,7 @@ class VerifyReport:
     days_left: int | None = None
     tls_version: str | None = None
     http_status: int | None = None
+    fingerprint_sha256: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,6 +94,7 @@ class VerifyReport:
             "days_left": self.days_left,
             "tls_version": self.tls_version,
             "http_status": self.http_status,
+            "fingerprint_sha256": self.fingerprint_sha256,
         }
 
 
@@ -96,6 +107,7 @@ class _Facts:
     days_left: int | None = None
     tls_version: str | None = None
     http_status: int | None = None
+    fingerprint_sha256: str | None = None
     suffix: str = ""
 
     def add(self, name: str, ok: bool, detail: str) -> None:
@@ -158,6 +170,7 @@ def _check_leaf(
     if not trusted:  # still worth reporting, but say the certificate was not trusted
         facts.suffix = " (untrusted certificate)"
     leaf = x509.load_der_x509_certificate(der)
+    facts.fingerprint_sha256 = fingerprint(leaf)
     dns, ips = san_identities(leaf)
     facts.subject = leaf.subject.rfc4514_string()
     facts.sans = (*dns, *(str(ip) for ip in ips))
@@ -288,4 +301,5 @@ def _report(host: str, port: int, address: tuple[str, int], facts: _Facts) -> Ve
         days_left=facts.days_left,
         tls_version=facts.tls_version,
         http_status=facts.http_status,
+        fingerprint_sha256=facts.fingerprint_sha256,
     )

@@ -19,6 +19,10 @@ __all__ = ["main"]
 
 # Sub-command modules, in --help order.
 COMMANDS: tuple[str, ...] = (
+    "provision",
+    "renew",
+    "status",
+    "systemd",
     "ca",
     "issue",
     "inspect",

@@ -1,0 +1,55 @@
+"""``tlsprov status``: every managed certificate, its days left and its last outcome."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from tlsprov.cli._output import Output
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: Any) -> None:
+    """Register the sub-command."""
+    from tlsprov.cli import add_json
+    from tlsprov.cli._config_args import add_config_arguments
+
+    p: argparse.ArgumentParser = sub.add_parser(
+        "status", help="list managed certificates with days left and the last renewal's outcome"
+    )
+    add_config_arguments(p)
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="read this state folder directly (no config needed)",
+    )
+    add_json(p)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    """Print the status table."""
+    from tlsprov.status import status_of_state
+
+    if args.state_dir is not None:
+        state = args.state_dir
+    else:
+        from tlsprov.cli._config_args import load_from_args
+
+        state = load_from_args(args, out).state_path
+    entries = list(status_of_state(state))
+    lines = [f"{'NAME':<32} {'PROVIDER':<12} {'LEFT':>12}  {'VER':<4} {'TARGETS':<24} LAST"]
+    lines += [entry.line() for entry in entries]
+    if not entries:
+        lines = [f"no managed certificates in {state}; run 'tlsprov provision'"]
+    out.result(
+        {
+            "command": "status",
+            "state_dir": str(state),
+            "certificates": [e.to_json() for e in entries],
+        },
+        lines,
+    )
+    return 0
