@@ -132,3 +132,21 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert result.returncode == 0, S.describe(result)
     issued.issue(S.HOST, issued.server, "--alt-name", "127.0.0.1")
     return issued
+
+
+def _load_path(name: str, path: Path) -> Any:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# Pebble and challtestsrv for the ACME end-to-end path, from the ACME tests' harness.
+_acme = _load_path("tlsprov_acme_harness", Path(__file__).parent.parent / "acme" / "conftest.py")
+listener = _acme.listener
+challtestsrv = _acme.challtestsrv
+pebble = _acme.pebble
