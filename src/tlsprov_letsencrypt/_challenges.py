@@ -25,6 +25,7 @@ from tlsprov_letsencrypt._options import AcmeOptions
 __all__ = ["Item", "Publisher", "make_publisher"]
 
 log = logging.getLogger("tlsprov")
+PROGRESS = {"progress": True}  # shown as a status line on a terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +226,7 @@ class DnsHook(Publisher):
             self.runner.run([self.hook, "add", item.record, item.validation], timeout=120)
             self._added.append(item)
         if self.opts.dns_resolver is not None:
-            log.info("waiting for the TXT record(s) to be visible...")
+            log.info("waiting for the TXT record(s) to be visible...", extra=PROGRESS)
             wait_for_txt(self.opts.dns_resolver, items, self.opts.dns_propagation_timeout)
 
     def close(self) -> None:
@@ -335,7 +336,7 @@ class Rfc2136(Publisher):
             self._update(item, "add")
             self._added.append(item)
         check = self.opts.dns_resolver or self.server
-        log.info("waiting for the TXT record(s) to be visible...")
+        log.info("waiting for the TXT record(s) to be visible...", extra=PROGRESS)
         wait_for_txt(check, items, self.opts.dns_propagation_timeout)
 
     def close(self) -> None:

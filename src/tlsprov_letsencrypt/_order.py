@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("tlsprov")
+PROGRESS = {"progress": True}  # shown as a status line on a terminal
 
 _FIRST_WAIT = 0.05
 _MAX_WAIT = 1.0
@@ -107,7 +108,9 @@ def answer_challenges(
         items.append(Item(_display(authzr), domain, path, record, validation))
     pub.publish(items)
     for authzr, challb, response in chosen:
-        log.info("waiting for the CA to validate %s (%s)...", _display(authzr), kind)
+        log.info(
+            "waiting for the CA to validate %s (%s)...", _display(authzr), kind, extra=PROGRESS
+        )
         conn.client.answer_challenge(challb, response)
 
 
@@ -184,7 +187,7 @@ def finalize(
         order, response = _poll_order(conn, order)
         _check_invalid(order, names)
         dl.sleep(response, f"to make the order for {names} ready")
-    log.info("waiting for the CA to issue the certificate for %s...", names)
+    log.info("waiting for the CA to issue the certificate for %s...", names, extra=PROGRESS)
     response = None
     while status_name(order.body.status) != "valid":
         _check_invalid(order, names)

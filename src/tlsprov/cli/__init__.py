@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from tlsprov.cli._logging import clear_status, setup_logging
 from tlsprov.cli._output import Output
 from tlsprov.errors import TlsprovError
 
@@ -81,17 +82,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     out.json_mode = bool(getattr(args, "json", False))
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="tlsprov: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = setup_logging(verbose=args.verbose)
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
     module = importlib.import_module(f"tlsprov.cli.{args.command}_cmd")
     try:
-        code: int = module.run(args, out)
+        return _run_guarded(module, args, out)
+    finally:
+        logging.getLogger("tlsprov").removeHandler(handler)
+        handler.close()
+
+
+def _run(module: object, args: argparse.Namespace, out: Output) -> int:
+    try:
+        code: int = module.run(args, out)  # type: ignore[attr-defined]
+        return code
+    finally:
+        clear_status()  # the result or error line must not share a line with a status line
+
+
+def _run_guarded(module: object, args: argparse.Namespace, out: Output) -> int:
+    try:
+        return _run(module, args, out)
     except TlsprovError as exc:
         out.fail(exc.one_line(), code=exc.exit_code)
         return exc.exit_code
@@ -107,4 +120,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             code=1,
         )
         return 1
-    return code
