@@ -1,4 +1,5 @@
-"""The built-in demo (``tlsprov demo`` and ``scripts/demo``)."""
+"""The built-in demo (``tlsprov demo`` and ``scripts/demo``): a sandbox Harbor provisioned end to
+end and verified over a real TLS connection."""
 
 from __future__ import annotations
 
@@ -12,48 +13,74 @@ import pytest
 from tlsprov.cli import main
 from tlsprov.demo import run_demo
 from tlsprov.testing import tree_snapshot
-from tlsprov.x509util import load_cert
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_demo_issues_serves_and_verifies(tmp_path: Path) -> None:
+@pytest.mark.parametrize("use_nginx", [True, False], ids=["nginx", "python"])
+def test_demo_provisions_the_sandbox_and_verifies(tmp_path: Path, use_nginx: bool) -> None:
     sandbox = tmp_path / "sandbox"
     lines: list[str] = []
-    report = run_demo(sandbox, key_type="ec256", log=lines.append)
-    assert report["sandbox"] == str(sandbox)
-    assert report["ca"] == {"dir": str(sandbox / "ca"), "reused": False}
-    assert report["certificate"]["san"] == ["harbor.test", "127.0.0.1"]
-    assert report["certificate"]["key"] == "EC P-256 256"
-    check = report["check"]
-    assert check["server_name"] == "harbor.test"
-    assert check["address"].startswith("127.0.0.1:")
-    assert check["http"] == "GET /v2/ -> 200 {}"
-    assert check["without_ca"] == "unable to get local issuer certificate"
-    assert "wrong.test" in check["wrong_host"]
-    files = {k: Path(v) for k, v in report["files"].items()}
-    assert files["key"] == sandbox / "certs" / "harbor.test.key"
-    assert files["key"].stat().st_mode & 0o777 == 0o600
-    assert files["crt"].read_bytes() == files["cert"].read_bytes()
-    assert files["ca"].read_bytes() == (sandbox / "ca" / "ca.crt").read_bytes()
+    report = run_demo(sandbox, key_type="ec256", log=lines.append, use_nginx=use_nginx)
     assert lines, "the demo reports its progress"
-
-    # Independent check of the written files: a strict client context accepts the chain.
-    ctx = ssl.create_default_context(cafile=str(files["ca"]))
+    assert report["server"] == ("nginx" if use_nginx else "python")
+    assert report["issued"] is True and report["changed"] is True
+    root = sandbox / "root"
+    port = int((sandbox / "port").read_text())
+    # Everything Harbor's guide does by hand, in the sandbox root:
+    assert set(report["files"]) == {
+        "/usr/local/share/ca-certificates/tlsprov-harbor.test.crt",
+        "/data/cert/harbor.test.crt",
+        "/data/cert/harbor.test.key",
+        "/data/ca_download/ca.crt",
+        "/opt/harbor/harbor.yml",
+        f"/etc/docker/certs.d/harbor.test:{port}/harbor.test.cert",
+        f"/etc/docker/certs.d/harbor.test:{port}/harbor.test.key",
+        f"/etc/docker/certs.d/harbor.test:{port}/ca.crt",
+    }
+    harbor_yml = (root / "opt/harbor/harbor.yml").read_text()
+    assert "hostname: harbor.test\n" in harbor_yml
+    assert f"  port: {port}\n" in harbor_yml
+    assert "  certificate: /data/cert/harbor.test.crt\n" in harbor_yml
+    assert (root / "data/cert/harbor.test.key").stat().st_mode & 0o777 == 0o600
+    # prepare and compose were run (recorded by the stand-ins), in Harbor's order
+    commands = [c.strip() for c in report["commands"] if c.strip() != "docker compose version"]
+    assert commands == [
+        "update-ca-certificates",
+        "prepare",
+        "docker compose down -v",
+        "docker compose up -d",
+        "systemctl restart docker",
+    ]
+    # the live check passed against what prepare rendered, trusting only the installed CA
+    verify = report["verify"]
+    assert verify["ok"] is True and verify["host"] == "harbor.test"
+    assert verify["connect"] == f"127.0.0.1:{port}"
+    assert verify["http_status"] == 401
+    assert verify["fingerprint_sha256"] == report["certificate"]["sha256"]
+    assert report["without_ca"] == "unable to get local issuer certificate"
+    assert "wrong.test" in report["wrong_host"]
+    assert report["certificate"]["san"] == ["harbor.test", "127.0.0.1"]
+    # an independent strict client accepts what the proxy was given
+    ctx = ssl.create_default_context(
+        cafile=str(root / f"etc/docker/certs.d/harbor.test:{port}/ca.crt")
+    )
     ctx.verify_flags |= ssl.VERIFY_X509_STRICT
-    ctx.load_cert_chain(files["crt"], files["key"])  # key matches the certificate
-    leaf = load_cert(files["crt"].read_bytes())
-    assert leaf.subject.rfc4514_string() == "CN=harbor.test"
+    ctx.load_cert_chain(root / "data/secret/cert/server.crt", root / "data/secret/cert/server.key")
 
 
-def test_second_run_reuses_the_ca(tmp_path: Path) -> None:
-    first = run_demo(tmp_path, key_type="ec256")
-    ca_before = tree_snapshot(tmp_path / "ca")
-    second = run_demo(tmp_path, key_type="ec256")
-    assert second["ca"]["reused"] is True
-    assert tree_snapshot(tmp_path / "ca") == ca_before
-    assert second["certificate"]["ca_sha256"] == first["certificate"]["ca_sha256"]
-    assert second["certificate"]["sha256"] != first["certificate"]["sha256"]
+def test_second_run_changes_nothing(tmp_path: Path) -> None:
+    first = run_demo(tmp_path, key_type="ec256", use_nginx=False)
+    before = tree_snapshot(tmp_path / "root")
+    second = run_demo(tmp_path, key_type="ec256", use_nginx=False)
+    assert second["issued"] is False and second["changed"] is False
+    assert second["commands"] == []
+    assert second["certificate"]["sha256"] == first["certificate"]["sha256"]
+    after = tree_snapshot(tmp_path / "root")
+    state = "var/lib/tlsprov"
+    assert {k: v for k, v in after.items() if not k.startswith(state)} == {
+        k: v for k, v in before.items() if not k.startswith(state)
+    }
 
 
 def test_demo_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,8 +88,7 @@ def test_demo_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert code == 0
     doc = json.loads(out)
-    assert doc["ok"] is True
-    assert doc["check"]["http"] == "GET /v2/ -> 200 {}"
+    assert doc["ok"] is True and doc["verify"]["ok"] is True
     assert "PRIVATE KEY" not in out
 
 
@@ -84,26 +110,26 @@ def test_scripts_demo_with_the_real_defaults(tmp_path: Path) -> None:
         [str(REPO / "scripts" / "demo"), "--dir", str(tmp_path / "demo"), "--json"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["certificate"]["key"] == "RSA 4096"
-    assert doc["check"]["tls_version"] in {"TLSv1.2", "TLSv1.3"}
+    assert doc["verify"]["tls_version"] in {"TLSv1.2", "TLSv1.3"}
     assert "Traceback" not in proc.stderr
 
     human = subprocess.run(
         [str(REPO / "scripts" / "demo"), "--dir", "demo"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
         cwd=tmp_path,
     )
     assert human.returncode == 0, human.stderr
-    assert f"CA:           {tmp_path / 'demo' / 'ca'} (reused)" in human.stdout
+    assert "kept the certificate (the existing certificate is still valid)" in human.stdout
     assert human.stdout.strip().endswith(
-        "demo OK: the server's certificate verifies strictly with the private CA"
+        "demo OK: a sandbox Harbor was provisioned and verified over a real TLS connection"
     )

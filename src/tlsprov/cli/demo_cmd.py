@@ -1,4 +1,4 @@
-"""``tlsprov demo``: a private CA, a Harbor-style certificate and a real TLS check, in a sandbox."""
+"""``tlsprov demo``: provision a sandbox Harbor end to end and verify it over real TLS."""
 
 from __future__ import annotations
 
@@ -18,22 +18,26 @@ def add_parser(sub: Any) -> None:
 
     p: argparse.ArgumentParser = sub.add_parser(
         "demo",
-        help="issue a certificate in a sandbox and prove it with a real TLS handshake",
-        description="Create (or reuse) a private CA in a sandbox folder, issue a certificate for "
-        "harbor.test and 127.0.0.1, write it the way Harbor wants it, serve it on 127.0.0.1 and "
-        "connect trusting only ca.crt. Touches nothing outside the sandbox.",
+        help="provision a sandbox Harbor end to end and verify it over real TLS",
+        description="Build a sandbox host (Harbor install folder, stand-ins for docker and "
+        "systemctl), provision it with the private CA (harbor.yml, /data/cert, certs.d, OS "
+        "trust, prepare and compose), serve the result on 127.0.0.1 and verify it. Touches "
+        "nothing outside the sandbox folder.",
     )
     p.add_argument(
         "--dir",
         type=Path,
         default=Path("tlsprov-demo"),
-        help="sandbox folder (default: ./tlsprov-demo; an existing CA there is reused)",
+        help="sandbox folder (default: ./tlsprov-demo; a second run reuses it)",
     )
     p.add_argument(
         "--key-type",
         choices=[k.value for k in KeyType],
         default=None,
         help="key type for a new CA and the certificate (default: the provider's, rsa4096)",
+    )
+    p.add_argument(
+        "--no-nginx", action="store_true", help="serve with Python's TLS server, not nginx"
     )
     add_json(p)
 
@@ -42,20 +46,30 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Run the demo and print what it did and where."""
     from tlsprov.demo import run_demo
 
-    report = run_demo(args.dir, key_type=args.key_type, log=out.info)
-    cert, check, files = report["certificate"], report["check"], report["files"]
-    ca_state = "reused" if report["ca"]["reused"] else "created"
+    report = run_demo(args.dir, key_type=args.key_type, log=out.info, use_nginx=not args.no_nginx)
+    cert, verify = report["certificate"], report["verify"]
+    what = "issued a new certificate" if report["issued"] else "kept the certificate"
     lines = [
-        f"sandbox:      {report['sandbox']}",
-        f"CA:           {report['ca']['dir']} ({ca_state}) {cert['issuer']}",
-        f"certificate:  {cert['subject']}, SAN {', '.join(cert['san'])}, {cert['key']}, "
-        f"valid until {cert['not_after']}",
-        f"files:        {files['key']} (0600), {files['crt']}, {files['cert']}, {files['ca']}",
-        f"TLS check:    {check['server_name']} at {check['address']} trusting only ca.crt: "
-        f"{check['tls_version']} {check['cipher']}, {check['http']}",
-        f"control:      system trust only -> refused ({check['without_ca']})",
-        f"control:      as wrong.test -> refused ({check['wrong_host']})",
-        "demo OK: the server's certificate verifies strictly with the private CA",
+        f"sandbox:     {report['sandbox']} (host root {report['root']})",
+        f"config:      {report['config']}",
+        f"CA:          {report['ca_dir']} - {cert['issuer']}",
+        f"certificate: {what} ({report['reason']}): {cert['subject']}, "
+        f"SAN {', '.join(cert['san'])}, {cert['key']}, valid until {cert['not_after']}",
+    ]
+    if report["changed"]:
+        lines += [f"  wrote {path} (under the host root)" for path in report["files"]]
+    else:
+        lines.append("  installation already up to date: nothing changed")
+    lines += [f"  ran (recorded) {cmd}" for cmd in report["commands"]]
+    lines += [f"proxy:       {report['server']} on {verify['connect']}"]
+    lines += [
+        f"verify:      {'ok' if c['ok'] else 'FAILED'} {c['name']}: {c['detail']}"
+        for c in verify["checks"]
+    ]
+    lines += [
+        f"control:     system trust only -> refused ({report['without_ca']})",
+        f"control:     as wrong.test -> refused ({report['wrong_host']})",
+        "demo OK: a sandbox Harbor was provisioned and verified over a real TLS connection",
     ]
     out.result(report, lines)
     return 0
