@@ -80,3 +80,25 @@ verify = false
         "--connect", f"127.0.0.1:{port}",
     )  # fmt: skip
     assert other.returncode == 1
+
+    # The same config drives the rest of the lifecycle with the ACME provider.
+    dry = box.tlsprov("provision", "--config", str(config), "--dry-run")
+    assert dry.returncode == 0, S.describe(dry)
+    assert "nothing was changed" in dry.stdout
+    renewed = box.tlsprov("renew", "--config", str(config), "--force", "--json")
+    assert renewed.returncode == 0, S.describe(renewed)
+    renewed_doc = json.loads(renewed.stdout)
+    assert renewed_doc["renewed"] is True
+    assert renewed_doc["certificate"]["serial"] != doc["certificate"]["serial"]
+    assert renewed_doc["certificate"]["version"] == 2
+    not_due = box.tlsprov("renew", "--config", str(config), "--json")
+    assert json.loads(not_due.stdout)["renewed"] is False  # Pebble has no ARI: the window rules
+    status = box.tlsprov("status", "--config", str(config), "--json")
+    (entry,) = json.loads(status.stdout)["certificates"]
+    assert entry["provider"] == "letsencrypt" and entry["version"] == 2
+    assert entry["last_action"] == "renew" and entry["last_outcome"] == "ok"
+    new_leaf = box.path("/data/cert/harbor.test.crt").read_bytes()
+    assert new_leaf != served
+    undo = box.tlsprov("rollback", "--root", str(box.root))
+    assert undo.returncode == 0, S.describe(undo)
+    assert box.path("/data/cert/harbor.test.crt").read_bytes() == served
