@@ -7,6 +7,7 @@ raised, and :func:`rollback_last` undoes the newest install on demand.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -229,6 +230,7 @@ def apply_install(
     runner: CommandRunner | None = None,
     lock_timeout: float = 0.0,
     final_check: Callable[[], None] | None = None,
+    lock_held: bool = False,
 ) -> InstallResult:
     """Apply a plan: back up, write atomically, run commands, check; roll back on failure.
 
@@ -239,6 +241,7 @@ def apply_install(
         runner: runs the commands; default the context's runner or a new CommandRunner.
         lock_timeout: seconds to wait for another run's lock.
         final_check: called after the files are re-read; raise to roll back.
+        lock_held: the caller already holds the state folder's lock (``provision``).
 
     Raises:
         LockedError: another run holds the lock.
@@ -261,7 +264,8 @@ def apply_install(
     if state.is_relative_to(ctx.root):  # e.g. a linked <root>/var: refused, not followed
         refuse_symlinks(state, stop=ctx.root)
     cmds = _Commands(runner or ctx.runner or CommandRunner(), ctx.root)
-    with hold_lock(state, timeout=lock_timeout):
+    lock = contextlib.nullcontext() if lock_held else hold_lock(state, timeout=lock_timeout)
+    with lock:
         recovered = _recover(state, ctx.root, cmds)
         if recovered is not None:
             warnings += (recovered.notes[0], *recovered.warnings)

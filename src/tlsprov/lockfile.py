@@ -16,7 +16,6 @@ __all__ = ["LOCK_NAME", "hold_lock"]
 
 LOCK_NAME = "lock"
 _POLL = 0.05
-_held: set[str] = set()  # state folders this process holds: nested holds are free
 
 
 def _holder(fd: int) -> str:
@@ -32,9 +31,7 @@ def _holder(fd: int) -> str:
 def hold_lock(state_dir: Path, *, timeout: float = 0.0) -> Iterator[Path]:
     """Hold ``<state_dir>/lock`` (``fcntl.flock``) for the duration of the ``with`` block.
 
-    The holder's pid is written into the lock file so a waiting run can name it. A nested
-    ``hold_lock`` on the same folder in the same process (``provision`` around an install)
-    does not lock again.
+    The holder's pid is written into the lock file so a waiting run can name it.
 
     Args:
         state_dir: the state folder; created (0700) when missing.
@@ -44,10 +41,6 @@ def hold_lock(state_dir: Path, *, timeout: float = 0.0) -> Iterator[Path]:
         LockedError: another process still holds the lock after ``timeout`` seconds.
         InputError: ``state_dir`` is a symbolic link.
     """
-    key = os.path.abspath(state_dir)
-    if key in _held:
-        yield state_dir / LOCK_NAME
-        return
     refuse_symlinks(state_dir, stop=state_dir.parent)  # a planted link is refused, not followed
     try:
         ensure_dir(state_dir, PRIVATE_DIR)
@@ -74,11 +67,9 @@ def hold_lock(state_dir: Path, *, timeout: float = 0.0) -> Iterator[Path]:
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"{os.getpid()}\n".encode())
-        _held.add(key)
         try:
             yield path
         finally:
-            _held.discard(key)
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -19,7 +19,7 @@ from tlsprov.errors import InputError, TlsprovError, VerifyError
 from tlsprov.lineage import LineageMeta, StateStore
 from tlsprov.models import IssuedBundle
 from tlsprov.plan import InstallContext
-from tlsprov.registry import Registry, default_registry
+from tlsprov.registry import ManagedProvider, Registry, default_registry
 from tlsprov.runner import CommandRunner
 from tlsprov.x509util import covers, load_cert, make_request, now_utc, san_identities
 
@@ -105,13 +105,6 @@ def wants_new_certificate(
     if config.renew.before.due(lifetime, remaining):
         return f"inside the renewal window ({config.renew.before.describe()} before expiry)"
     return None
-
-
-def issue_for(config: Config, registry: Registry) -> IssuedBundle:
-    """Ask the configured provider for a certificate covering the configured names."""
-    provider = registry.get_provider(config.provider_name, config.provider_options)
-    request = make_request([config.harbor.hostname, *config.harbor.alt_names])
-    return provider.issue(request)
 
 
 def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
@@ -203,11 +196,16 @@ def provision(
     on one root never interleave. ``dry_run`` issues nothing and touches nothing: it shows the
     plan for the existing certificate, or says a new one would be issued.
     """
+    reg = registry or default_registry()
+    # Before the lock and before anything else: an unknown provider or a bad option in the
+    # config changes nothing, even when a still-valid certificate could be reused.
+    provider = reg.get_provider(config.provider_name, config.provider_options)
     if dry_run:
         return _provision(
             config,
+            provider,
             dry_run=True,
-            registry=registry,
+            registry=reg,
             runner=runner,
             force_issue=force_issue,
             action=action,
@@ -218,8 +216,9 @@ def provision(
     with hold_lock(config.state_path, timeout=lock_timeout):
         return _provision(
             config,
+            provider,
             dry_run=False,
-            registry=registry,
+            registry=reg,
             runner=runner,
             force_issue=force_issue,
             action=action,
@@ -229,17 +228,18 @@ def provision(
 
 def _provision(
     config: Config,
+    provider: ManagedProvider,
     *,
     dry_run: bool,
     verify: bool | None,
-    registry: Registry | None,
+    registry: Registry,
     runner: CommandRunner | None,
     force_issue: bool,
     action: str,
 ) -> ProvisionResult:
     from tlsprov.installer import apply_install, plan_install
 
-    reg = registry or default_registry()
+    reg = registry
     store = StateStore(config.state_path)
     name = config.harbor.hostname
     existing = store.load(name)
@@ -251,10 +251,11 @@ def _provision(
     else:
         reason = why_new or "no certificate yet"
         if dry_run:  # issuing has side effects (a new CA, an ACME order): plan with a stand-in
-            reg.get_provider(config.provider_name, config.provider_options)
             bundle = placeholder_bundle(config, reg)
         else:
-            bundle = issue_for(config, reg)
+            bundle = provider.issue(
+                make_request([config.harbor.hostname, *config.harbor.alt_names])
+            )
         meta = LineageMeta.from_bundle(name, config.provider_name, bundle)
         issued = True
     context = context_for(config, runner)
@@ -288,6 +289,7 @@ def _provision(
             state_dir=config.state_path,
             runner=context.runner,
             final_check=live_check(config, bundle) if do_verify else None,
+            lock_held=True,
         )
     except TlsprovError as exc:
         if issued:
