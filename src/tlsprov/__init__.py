@@ -46,7 +46,12 @@ from tlsprov.models import (
     Usage,
 )
 from tlsprov.plan import CommandStep, FileWrite, InstallContext, Plan
+
+# provision and status are imported eagerly: they share their names with their modules, and a
+# lazy attribute would be replaced by the module as soon as anything imported it.
+from tlsprov.provision import provision
 from tlsprov.registry import Registry, get_provider
+from tlsprov.status import status
 from tlsprov.x509util import make_request, parse_identity
 
 __all__ = [
@@ -99,9 +104,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "provision": ("tlsprov.provision", "provision"),
     "renew": ("tlsprov.renewal", "renew"),
-    "status": ("tlsprov.status", "status"),
 }
 
 

@@ -193,12 +193,25 @@ def _join(root: Path, host_path: str) -> Path:
     return root.joinpath(*parts[1:])
 
 
+def _holds(real: Path, data: bytes, mode: int, owner: tuple[int, int] | None) -> bool:
+    """True when ``real`` is a regular file with exactly this content, mode and owner."""
+    try:
+        st = real.lstat()
+        if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != mode:
+            return False
+        if owner is not None and (st.st_uid, st.st_gid) != owner:
+            return False
+        return real.read_bytes() == data
+    except OSError:
+        return False
+
+
 def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
     """Put back every file of ``journal`` byte for byte; remove what the install created.
 
     Args:
         journal: the install to undo.
-        check_changed: warn about files that differ from what the install wrote.
+        check_changed: warn about files that differ from what a completed install wrote.
 
     Raises:
         RollbackError: a file could not be restored (the others are still attempted).
@@ -213,7 +226,7 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
         for tmp in stray_temp_files(real):  # left by an install killed mid-write
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        if check_changed and entry.new_sha256:
+        if check_changed and entry.new_sha256 and journal.status == STATUS_APPLIED:
             with contextlib.suppress(OSError):
                 if not real.is_symlink() and sha256(real.read_bytes()) != entry.new_sha256:
                     warnings.append(f"{entry.path} changed after the install; restored anyway")
@@ -224,6 +237,8 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
                 if entry.uid is not None and entry.gid is not None and os.geteuid() == 0:
                     owner = (entry.uid, entry.gid)
                 mode = entry.mode if entry.mode is not None else 0o644
+                if _holds(real, data, mode, owner):  # never replaced (or already restored)
+                    continue
                 atomic_write(real, data, mode=mode, owner=owner)
                 restored.append(entry.path)
             elif real.is_symlink() or real.exists():

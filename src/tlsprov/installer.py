@@ -268,16 +268,13 @@ def apply_install(
     with lock:
         recovered = _recover(state, ctx.root, cmds)
         if recovered is not None:
+            if recovered.changed:  # the plan saw the half-done files and folders
+                raise InstallError(
+                    f"{recovered.notes[0]}: the plan made before no longer matches the files",
+                    hint="run the install again",
+                )
             warnings += (recovered.notes[0], *recovered.warnings)
-        try:
-            _recheck(install_plan)
-        except InstallError as exc:
-            if recovered is None:
-                raise
-            raise InstallError(
-                f"{recovered.notes[0]}, so the plan made before no longer matches the files",
-                hint="run the install again",
-            ) from exc
+        _recheck(install_plan)
         changed = [a for a in install_plan.actions if a.changed]
         planned = [_journal_command(t, s) for t, s in install_plan.commands()]
         if not changed:

@@ -211,8 +211,10 @@ def provision(
             action=action,
             verify=verify,
         )
+    from tlsprov.fsops import refuse_symlinks
     from tlsprov.lockfile import hold_lock
 
+    refuse_symlinks(config.state_path, stop=config.install.root)  # e.g. a linked <root>/var
     with hold_lock(config.state_path, timeout=lock_timeout):
         return _provision(
             config,

@@ -119,8 +119,12 @@ def _read_account(folder: Path) -> tuple[Any, messages.RegistrationResource | No
         ) from exc
 
 
-def _save_account(folder: Path, key: Any, regr: messages.RegistrationResource, url: str) -> None:
-    write_private(folder / _KEY_FILE, key_to_pem(key))
+def _save_account(
+    folder: Path, key: Any, regr: messages.RegistrationResource, url: str, *, new_key: bool
+) -> None:
+    """Store the registration; write the key only when it was just made (never replace one)."""
+    if new_key:
+        write_private(folder / _KEY_FILE, key_to_pem(key))
     data = {"directory": url, "uri": regr.uri, "regr": regr.to_json()}
     atomic_write(
         folder / _REGR_FILE,
@@ -206,7 +210,7 @@ def connect(opts: AcmeOptions, *, need_account: bool = True) -> Connection:
         if regr is not None or not need_account:
             return conn
         regr = _register(conn, opts)
-    _save_account(opts.account_dir, key, regr, opts.directory)
+    _save_account(opts.account_dir, key, regr, opts.directory, new_key=stored is None)
     conn.registered = True
     log.info("registered a new ACME account at %s (stored in %s)", opts.directory, opts.account_dir)
     return conn

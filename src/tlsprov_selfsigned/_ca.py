@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
-from tlsprov.fsops import atomic_write, write_private
+from tlsprov.fsops import atomic_write, refuse_symlinks, write_private
 from tlsprov.models import KeyType
 from tlsprov.x509util import (
     cert_to_pem,
@@ -283,5 +283,7 @@ def write_ca(ca_dir: Path, ca: CertificateAuthority, passphrase: bytes | None) -
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     key_path, crt_path = ca_files(ca_dir)
+    for path in (key_path, crt_path):  # both checked first: never a new key beside an old cert
+        refuse_symlinks(path, stop=ca_dir)
     write_private(key_path, key_pem)
     atomic_write(crt_path, ca.cert_pem, mode=0o644, dir_mode=0o700)

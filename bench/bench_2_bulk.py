@@ -1,0 +1,135 @@
+"""Benchmark 2: bulk leaf issuance from one CA, certificates per second, against trustme.
+
+Per key type (ec256, rsa2048) three variants, each in a fresh interpreter, interleaved:
+
+- ``trustme``: ``CA(key_type=...)`` then ``ca.issue_cert(name, key_type=...)`` in memory
+  (ECDSA P-256 or RSA-2048 for both the CA and the leaves).
+- ``tlsprov``: a selfsigned provider with a CA of the same key type, then
+  ``provider.issue(make_request([name], key_type=...))`` in memory.
+- ``tlsprov+files``: the same, plus ``write_bundle`` of each certificate to its own folder.
+
+Only the issuing loop is timed (CA creation and imports are not).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import NOT_RUN_SMOKE, Tools, find_tools, rotate, run_worker, summarize
+
+KEY_TYPES = ("ec256", "rsa2048")
+VARIANTS = ("trustme", "tlsprov", "tlsprov+files")
+
+
+def _trustme(key_type: str, count: int) -> float:
+    import trustme
+
+    kind = trustme.KeyType.ECDSA if key_type == "ec256" else trustme.KeyType.RSA
+    ca = trustme.CA(key_type=kind)
+    start = time.perf_counter()
+    for i in range(count):
+        ca.issue_cert(f"host{i}.harbor.test", key_type=kind)
+    return time.perf_counter() - start
+
+
+def _tlsprov(key_type: str, count: int, *, files: bool) -> float:
+    import tlsprov
+
+    with tempfile.TemporaryDirectory(prefix="tlsprov-bench-") as tmp:
+        folder = Path(tmp)
+        provider = tlsprov.get_provider("selfsigned", ca_dir=str(folder / "ca"), key_type=key_type)
+        provider.impl.init_ca()  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        for i in range(count):
+            name = f"host{i}.harbor.test"
+            bundle = provider.issue(tlsprov.make_request([name], key_type=key_type))
+            if files:
+                tlsprov.write_bundle(folder / "out" / name, name, bundle)
+        return time.perf_counter() - start
+
+
+def worker(args: dict[str, Any]) -> dict[str, Any]:
+    """In-process: issue ``count`` certificates the way ``variant`` does."""
+    variant, key_type, count = args["variant"], args["key_type"], int(args["count"])
+    if variant == "trustme":
+        seconds = _trustme(key_type, count)
+    else:
+        seconds = _tlsprov(key_type, count, files=variant == "tlsprov+files")
+    return {"seconds": seconds, "rate": count / seconds}
+
+
+def run(
+    runs: int = 10,
+    *,
+    ec_count: int = 1000,
+    rsa_count: int = 40,
+    tools: Tools | None = None,
+) -> dict[str, Any]:
+    """Rates (certificates per second, median over ``runs``) per key type and variant."""
+    tools = tools or find_tools()
+    variants = VARIANTS if tools.has_trustme else VARIANTS[1:]
+    counts = {"ec256": ec_count, "rsa2048": rsa_count}
+    measurements: dict[str, Any] = {}
+    targets: list[dict[str, Any]] = []
+    for key_type in KEY_TYPES:
+        rates: dict[str, list[float]] = {v: [] for v in variants}
+        peaks: dict[str, list[int]] = {v: [] for v in variants}
+        for round_no in range(runs):
+            for variant in rotate(variants, round_no):
+                data, sample = run_worker(
+                    tools,
+                    "bench_2_bulk",
+                    {"variant": variant, "key_type": key_type, "count": counts[key_type]},
+                )
+                rates[variant].append(data["rate"])
+                peaks[variant].append(sample.peak_rss_kib)
+        for variant in variants:
+            stats = summarize(rates[variant], peaks[variant])
+            stats = {
+                "median_per_s": stats["median_s"],
+                "min_per_s": stats["min_s"],
+                "max_per_s": stats["max_s"],
+                "n": stats["n"],
+                "certs_per_run": counts[key_type],
+                "peak_rss_mib": stats["peak_rss_mib"],
+            }
+            measurements[f"{key_type} {variant}"] = stats
+        ours = measurements[f"{key_type} tlsprov"]["median_per_s"]
+        files = measurements[f"{key_type} tlsprov+files"]["median_per_s"]
+        if tools.has_trustme:
+            theirs = measurements[f"{key_type} trustme"]["median_per_s"]
+            targets.append(
+                {
+                    "what": f"{key_type}: tlsprov / trustme rate, in memory",
+                    "measured": f"{ours / theirs:.2f}× ({ours:.0f} vs {theirs:.0f}/s)",
+                    "target": "≥ 1×",
+                    "met": ours >= theirs,
+                    "note": f"with files written: {files:.0f}/s",
+                }
+            )
+        else:
+            targets.append(
+                {
+                    "what": f"{key_type}: tlsprov / trustme rate, in memory",
+                    "measured": f"{ours:.0f}/s",
+                    "target": "≥ 1×",
+                    "met": None,
+                    "note": NOT_RUN_SMOKE,
+                }
+            )
+    return {
+        "bench": 2,
+        "title": "bulk leaf issuance from one CA (certificates per second)",
+        "runs": runs,
+        "measurements": measurements,
+        "targets": targets,
+    }
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
+    print(json.dumps(worker(json.loads(sys.argv[2]))))
