@@ -7,6 +7,7 @@ which rejects unknown keys itself. Secrets may be written as ``{env = "VAR"}`` o
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -390,7 +391,12 @@ class _Validator:
 
     def number(self, table: Mapping[str, Any], key: str, default: float) -> float:
         value = table.get(key.rsplit(".", 1)[-1], default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             raise self.error(key, "must be a positive number")
         return float(value)
 

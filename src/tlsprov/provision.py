@@ -113,13 +113,20 @@ def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
     It comes from the bundled ``selfsigned`` provider with a CA in a temporary folder, so a dry
     run neither creates the real CA nor places an ACME order.
     """
+    import logging
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="tlsprov-dry-run-") as tmp:
-        stand_in = registry.get_provider("selfsigned", {"ca_dir": tmp, "key_type": "ec256"})
-        return stand_in.impl.issue(
-            make_request([config.harbor.hostname, *config.harbor.alt_names], key_type="ec256")
-        )
+    logger = logging.getLogger("tlsprov")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # the stand-in CA's "created a new CA" would mislead
+    try:
+        with tempfile.TemporaryDirectory(prefix="tlsprov-dry-run-") as tmp:
+            stand_in = registry.get_provider("selfsigned", {"ca_dir": tmp, "key_type": "ec256"})
+            return stand_in.impl.issue(
+                make_request([config.harbor.hostname, *config.harbor.alt_names], key_type="ec256")
+            )
+    finally:
+        logger.setLevel(level)
 
 
 def live_check(
@@ -214,7 +221,24 @@ def provision(
     from tlsprov.fsops import refuse_symlinks
     from tlsprov.lockfile import hold_lock
 
+    if not config.install.root.is_dir():
+        raise InputError(
+            f"the install root {config.install.root} is not a folder",
+            hint="create it, or fix [install] root / --root",
+        )
     refuse_symlinks(config.state_path, stop=config.install.root)  # e.g. a linked <root>/var
+    # Bad input (an unknown target, a broken harbor.yml, an unknown OS) must change nothing, not
+    # even the lock file: plan once as a dry run first, which writes nothing.
+    _provision(
+        config,
+        provider,
+        dry_run=True,
+        registry=reg,
+        runner=runner,
+        force_issue=force_issue,
+        action=action,
+        verify=verify,
+    )
     with hold_lock(config.state_path, timeout=lock_timeout):
         return _provision(
             config,

@@ -181,9 +181,16 @@ def load_cert(data: bytes, *, source: str = "input") -> x509.Certificate:
 
 
 def load_private_key(
-    data: bytes, *, password: bytes | None = None, source: str = "input"
+    data: bytes,
+    *,
+    password: bytes | None = None,
+    source: str = "input",
+    skip_rsa_check: bool = False,
 ) -> PrivateKeyTypes:
     """Parse a PEM private key (PKCS#1, SEC1 or PKCS#8, optionally encrypted).
+
+    ``skip_rsa_check`` skips the costly RSA consistency check (half a second for RSA-4096);
+    only for keys the caller then matches against a certificate it trusts (a CA's own key).
 
     Raises:
         InputError: malformed key, missing or wrong passphrase.
@@ -197,7 +204,11 @@ def load_private_key(
         )
     encrypted = b"ENCRYPTED" in data
     try:
-        return serialization.load_pem_private_key(data, password=password if encrypted else None)
+        return serialization.load_pem_private_key(
+            data,
+            password=password if encrypted else None,
+            unsafe_skip_rsa_key_validation=skip_rsa_check,
+        )
     except TypeError as exc:
         raise InputError(
             f"{source} is encrypted and no passphrase was given",

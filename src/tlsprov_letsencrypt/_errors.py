@@ -138,6 +138,12 @@ def acme_errors(url: str, identities: Sequence[str] = (), net: Any = None) -> It
                 hint="check the URL, the network and any proxy, then try again",
             ) from exc
         raise
+    except (KeyError, TypeError, AttributeError) as exc:
+        # the library read a field the server's JSON lacks: not an ACME server (or a broken one)
+        raise IssuanceError(
+            f"the server at {url} did not answer like an ACME server ({type(exc).__name__}: {exc})",
+            hint="check the directory URL (it ends in /directory or /dir on most servers)",
+        ) from exc
     except acme_errors_mod.Error as exc:
         raise IssuanceError(
             f"the ACME exchange with {url} failed for {who}: {type(exc).__name__}: {exc}",

@@ -259,7 +259,8 @@ def load_ca(ca_dir: Path, passphrase: Callable[[], bytes | None]) -> Certificate
     cert = load_cert(_read(crt_path), source=str(crt_path))
     password = passphrase() if b"ENCRYPTED" in key_data else None
     key = check_signing_key(
-        load_private_key(key_data, password=password, source=str(key_path)), source=str(key_path)
+        load_private_key(key_data, password=password, source=str(key_path), skip_rsa_check=True),
+        source=str(key_path),
     )
     if not key_matches_cert(key, cert):
         raise InputError(

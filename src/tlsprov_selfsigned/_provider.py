@@ -184,6 +184,7 @@ class SelfSignedProvider:
     def __init__(self, options: SelfSignedOptions) -> None:
         self.options = options
         self.ca_created = False
+        self._cached: tuple[tuple[tuple[int, int, int], ...], CertificateAuthority] | None = None
 
     def __repr__(self) -> str:
         o = self.options
@@ -218,7 +219,12 @@ class SelfSignedProvider:
         key_path, crt_path = ca_files(self.options.ca_dir)
         has_key, has_crt = key_path.exists(), crt_path.exists()
         if has_key and has_crt:
-            return load_ca(self.options.ca_dir, self._need_passphrase)
+            # Bulk issuance reuses the loaded CA while its files are unchanged on disk.
+            stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
+                          (key_path.stat(), crt_path.stat()))  # fmt: skip
+            if self._cached is None or self._cached[0] != stamp:
+                self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
+            return self._cached[1]
         if has_key or has_crt:
             present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
             raise InputError(

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Plan, then apply (or print the plan for --dry-run)."""
     from tlsprov.bundleio import read_bundle
     from tlsprov.errors import InputError
-    from tlsprov.installer import apply_install, plan_install
+    from tlsprov.installer import apply_install, plan_install, recover_interrupted
     from tlsprov.plan import InstallContext
     from tlsprov.planrender import plan_to_json
     from tlsprov.registry import default_registry
@@ -138,6 +138,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
         restart_docker=args.restart_docker,
         runner=runner,
     )
+    if not args.dry_run:  # finish an install that was killed half-way before planning anew
+        recovered = recover_interrupted(context.root, args.state_dir, runner=runner)
+        if recovered is not None:
+            out.warn(f"rolled back an interrupted install first ({recovered.notes[0]})")
     install_plan = plan_install(bundle, context, targets, registry=default_registry())
     result = apply_install(
         install_plan,
