@@ -381,10 +381,16 @@ def rollback_last(
                 hint=f"pass --root {journal.root}",
             )
         outcome = backup.restore(journal, check_changed=True)
-        cmds = _Commands(runner or CommandRunner(), root)
-        ran, cmd_warnings = cmds.rerun(journal)
-        journal.status = backup.STATUS_ROLLED_BACK
-        journal.save()
+        return _finish_rollback(journal, outcome, _Commands(runner or CommandRunner(), root))
+
+
+def _finish_rollback(
+    journal: backup.Journal, outcome: Any, cmds: _Commands, notes: tuple[str, ...] = ()
+) -> InstallResult:
+    """Re-run the journal's commands, mark it rolled back, and describe what was done."""
+    ran, cmd_warnings = cmds.rerun(journal)
+    journal.status = backup.STATUS_ROLLED_BACK
+    journal.save()
     return InstallResult(
         operation="rollback",
         changed=bool(outcome.restored or outcome.removed),
@@ -393,6 +399,7 @@ def rollback_last(
         backup_dir=journal.folder,
         commands=tuple(ran),
         warnings=outcome.warnings + tuple(cmd_warnings),
+        notes=notes,
     )
 
 
@@ -418,18 +425,11 @@ def _recover(state: Path, root: Path, cmds: _Commands) -> InstallResult | None:
             hint=f"run 'tlsprov rollback --root {journal.root}' first",
         )
     outcome = backup.restore(journal)
-    ran, cmd_warnings = cmds.rerun(journal)
-    journal.status = backup.STATUS_ROLLED_BACK
-    journal.save()
-    return InstallResult(
-        operation="rollback",
-        changed=bool(outcome.restored or outcome.removed),
-        changed_files=outcome.restored,
-        removed_files=outcome.removed,
-        backup_dir=journal.folder,
-        commands=tuple(ran),
-        warnings=outcome.warnings + tuple(cmd_warnings),
-        notes=(f"rolled back an interrupted install ({journal.folder.name}) first",),
+    return _finish_rollback(
+        journal,
+        outcome,
+        cmds,
+        (f"rolled back an interrupted install ({journal.folder.name}) first",),
     )
 
 

@@ -139,7 +139,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
         runner=runner,
     )
     if not args.dry_run:  # finish an install that was killed half-way before planning anew
-        recovered = recover_interrupted(context.root, args.state_dir, runner=runner)
+        recovered = recover_interrupted(
+            context.root, args.state_dir, runner=runner, lock_timeout=args.lock_timeout
+        )
         if recovered is not None:
             out.warn(f"rolled back an interrupted install first ({recovered.notes[0]})")
     install_plan = plan_install(bundle, context, targets, registry=default_registry())
