@@ -2,7 +2,7 @@
 
 Targets only describe what they want (:class:`tlsprov.plan.Plan`); this module applies those
 plans safely. Any failure after the first write rolls everything back before the error is
-raised, and :func:`rollback_last` undoes the newest install on demand.
+raised, and :func:`tlsprov.rollback.rollback_last` undoes the newest install on demand.
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ __all__ = [
     "apply_install",
     "default_state_dir",
     "plan_install",
-    "recover_interrupted",
     "render_plan",
-    "rollback_last",
 ]
 
 NOTHING_TO_DO = "nothing to do: every file is already in place"
@@ -252,7 +250,9 @@ def apply_install(
     ctx = install_plan.context
     warnings = install_plan.warnings
     if dry_run:
-        warnings += _pending_warning(state_dir or default_state_dir(ctx.root))
+        from tlsprov.rollback import pending_warning
+
+        warnings += pending_warning(state_dir or default_state_dir(ctx.root))
         return InstallResult(
             operation="dry-run",
             changed=False,
@@ -266,7 +266,9 @@ def apply_install(
     cmds = _Commands(runner or ctx.runner or CommandRunner(), ctx.root)
     lock = contextlib.nullcontext() if lock_held else hold_lock(state, timeout=lock_timeout)
     with lock:
-        recovered = _recover(state, ctx.root, cmds)
+        from tlsprov.rollback import recover_locked
+
+        recovered = recover_locked(state, ctx.root, cmds)
         if recovered is not None:
             if recovered.changed:  # the plan saw the half-done files and folders
                 raise InstallError(
@@ -349,116 +351,3 @@ def _undo(journal: backup.Journal, cmds: _Commands, exc: BaseException) -> None:
         exc.args = (exc.message, *exc.args[1:])
     elif isinstance(exc, Exception):
         raise InstallError(f"install failed: {exc}{suffix}") from exc
-
-
-def rollback_last(
-    root: Path,
-    state_dir: Path | None = None,
-    *,
-    runner: CommandRunner | None = None,
-    lock_timeout: float = 0.0,
-) -> InstallResult:
-    """Undo the newest install that has not been rolled back yet.
-
-    Restores replaced files byte for byte (contents and modes), removes created files and the
-    empty folders the install made, then re-runs the install's commands (best effort).
-
-    Raises:
-        RollbackError: nothing to roll back, or a file could not be restored.
-        LockedError: another run holds the lock.
-    """
-    state = state_dir if state_dir is not None else default_state_dir(root)
-    if not (state / "backups").is_dir():
-        raise _nothing(state)
-    with hold_lock(state, timeout=lock_timeout):
-        journal = backup.find_latest(state)
-        if journal is None:
-            raise _nothing(state)
-        if journal.root and Path(journal.root).resolve() != root.resolve():
-            raise RollbackError(
-                f"the newest backup ({journal.folder.name}) was made for the root {journal.root}, "
-                f"not {root}",
-                hint=f"pass --root {journal.root}",
-            )
-        outcome = backup.restore(journal, check_changed=True)
-        return _finish_rollback(journal, outcome, _Commands(runner or CommandRunner(), root))
-
-
-def _finish_rollback(
-    journal: backup.Journal, outcome: Any, cmds: _Commands, notes: tuple[str, ...] = ()
-) -> InstallResult:
-    """Re-run the journal's commands, mark it rolled back, and describe what was done."""
-    ran, cmd_warnings = cmds.rerun(journal)
-    journal.status = backup.STATUS_ROLLED_BACK
-    journal.save()
-    return InstallResult(
-        operation="rollback",
-        changed=bool(outcome.restored or outcome.removed),
-        changed_files=outcome.restored,
-        removed_files=outcome.removed,
-        backup_dir=journal.folder,
-        commands=tuple(ran),
-        warnings=outcome.warnings + tuple(cmd_warnings),
-        notes=notes,
-    )
-
-
-def _pending_warning(state: Path) -> tuple[str, ...]:
-    journal = backup.find_latest(state) if (state / "backups").is_dir() else None
-    if journal is None or journal.status != backup.STATUS_PENDING:
-        return ()
-    name = journal.folder.name
-    return (f"an earlier install ({name}) was interrupted; a real run rolls it back first",)
-
-
-def _recover(state: Path, root: Path, cmds: _Commands) -> InstallResult | None:
-    """Roll back an install that was stopped half-way (still in-progress); lock held."""
-    if not (state / "backups").is_dir():
-        return None
-    journal = backup.find_latest(state)
-    if journal is None or journal.status != backup.STATUS_PENDING:
-        return None
-    if journal.root and Path(journal.root).resolve() != root.resolve():
-        raise InstallError(
-            f"an interrupted install ({journal.folder.name}) in {state} was made for the root "
-            f"{journal.root}",
-            hint=f"run 'tlsprov rollback --root {journal.root}' first",
-        )
-    outcome = backup.restore(journal)
-    return _finish_rollback(
-        journal,
-        outcome,
-        cmds,
-        (f"rolled back an interrupted install ({journal.folder.name}) first",),
-    )
-
-
-def recover_interrupted(
-    root: Path,
-    state_dir: Path | None = None,
-    *,
-    runner: CommandRunner | None = None,
-    lock_timeout: float = 0.0,
-) -> InstallResult | None:
-    """Roll back an install that was killed half-way, if any; else return None.
-
-    :func:`apply_install` does this itself, but after its plan was made: call this before
-    :func:`plan_install` so the plan sees the restored files.
-
-    Raises:
-        RollbackError: a file could not be restored.
-        LockedError: another run holds the lock.
-    """
-    state = state_dir if state_dir is not None else default_state_dir(root)
-    if not (state / "backups").is_dir():
-        return None
-    with hold_lock(state, timeout=lock_timeout):
-        return _recover(state, root, _Commands(runner or CommandRunner(), root))
-
-
-def _nothing(state: Path) -> RollbackError:
-    return RollbackError(
-        f"nothing to roll back: no install backup in {state / 'backups'}",
-        hint="only installs that changed files can be rolled back; pass --state-dir if the "
-        "install used another state folder",
-    )

@@ -72,6 +72,10 @@ class LineageMeta:
         """``not_after`` as an aware datetime."""
         return dt.datetime.fromisoformat(self.not_after)
 
+    def days_left(self, now: dt.datetime | None = None) -> float:
+        """Days until the certificate expires (negative once expired)."""
+        return (self.not_after_dt - (now or now_utc())).total_seconds() / 86400
+
     @property
     def not_before_dt(self) -> dt.datetime:
         """``not_before`` as an aware datetime."""

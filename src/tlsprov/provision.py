@@ -7,11 +7,9 @@ the verifier checks the live registry.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tlsprov.config import Config
@@ -360,14 +358,3 @@ def _stamp(meta: LineageMeta, action: str, outcome: str, targets: Sequence[str])
         last_action_at=now_utc().isoformat(timespec="seconds"),
         targets=tuple(targets),
     )
-
-
-def days_left(meta: LineageMeta, now: dt.datetime | None = None) -> float:
-    """Days until ``meta``'s certificate expires (negative once expired)."""
-    moment = now or now_utc()
-    return (meta.not_after_dt - moment).total_seconds() / 86400
-
-
-def state_path(root: Path, state_dir: str) -> Path:
-    """Join a state folder host path to a root."""
-    return root.joinpath(*Path(state_dir).parts[1:])

@@ -112,7 +112,7 @@ def renew(
     if reason is None:
         assert existing is not None
         meta = existing[1]
-        days = (meta.not_after_dt - now_utc()).total_seconds() / 86400
+        days = meta.days_left()
         store.log("renew", hostname=name, outcome="not due", days_left=round(days, 1))
         return ProvisionResult(
             hostname=name,

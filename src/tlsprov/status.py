@@ -55,8 +55,7 @@ def status_of_state(state_dir: Path, now: dt.datetime | None = None) -> Iterator
     """Every lineage in ``state_dir``, sorted by name."""
     moment = now or now_utc()
     for meta in StateStore(state_dir).all_meta():
-        left = (meta.not_after_dt - moment).total_seconds() / 86400
-        yield StatusEntry(meta=meta, days_left=left)
+        yield StatusEntry(meta=meta, days_left=meta.days_left(moment))
 
 
 def status(config: Config) -> list[StatusEntry]:

@@ -14,10 +14,11 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tlsprov.errors import CommandError, InputError, LockedError, RollbackError, VerifyError
-from tlsprov.installer import apply_install, plan_install, render_plan, rollback_last
+from tlsprov.installer import apply_install, plan_install, render_plan
 from tlsprov.lockfile import hold_lock
 from tlsprov.plan import CommandStep
 from tlsprov.planrender import plan_to_json
+from tlsprov.rollback import rollback_last
 from tlsprov.testing import tree_snapshot
 
 KEY_DIR = "etc/demo/harbor.test:8443"

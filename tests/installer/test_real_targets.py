@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tlsprov.installer import apply_install, plan_install, rollback_last
+from tlsprov.installer import apply_install, plan_install
 from tlsprov.plan import InstallContext
 from tlsprov.registry import Registry
+from tlsprov.rollback import rollback_last
 from tlsprov.testing import tree_snapshot
 
 DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'

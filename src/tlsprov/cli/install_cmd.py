@@ -107,10 +107,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Plan, then apply (or print the plan for --dry-run)."""
     from tlsprov.bundleio import read_bundle
     from tlsprov.errors import InputError
-    from tlsprov.installer import apply_install, plan_install, recover_interrupted
+    from tlsprov.installer import apply_install, plan_install
     from tlsprov.plan import InstallContext
     from tlsprov.planrender import plan_to_json
     from tlsprov.registry import default_registry
+    from tlsprov.rollback import recover_interrupted
     from tlsprov.runner import CommandRunner
     from tlsprov.x509util import parse_identity
 
