@@ -114,7 +114,7 @@ def cli_procedure(tools: Tools, folder: Path, bits: int = 4096) -> tuple[float, 
 def worker(args: dict[str, Any]) -> dict[str, Any]:
     """In-process: the library doing what ``ca init`` + ``issue`` do."""
     import tlsprov
-    from tlsprov.registry import default_registry
+    from tlsprov.plugins.registry import default_registry
 
     default_registry().providers()  # plugin discovery happens before the timer, like imports
     folder = Path(args["folder"])

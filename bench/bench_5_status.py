@@ -1,10 +1,11 @@
 """Benchmark 5: ``tlsprov status`` over 1,000 / 10,000 / 50,000 managed certificates.
 
-The state folders are generated directly: one ``live/<name>/meta.json`` per certificate, written
-from :class:`tlsprov.lineage.LineageMeta` the way the state store writes it, and nothing else
-(status reads only ``meta.json``; a run that shows fewer certificates than were generated fails
-the benchmark). Each run is a whole ``tlsprov status --state-dir DIR --json`` process; sizes
-are interleaved, the page cache is warm after the first round.
+The state folders are generated directly: one ``live/<name>/meta.json`` per certificate,
+written from :class:`~tlsprov.lifecycle.lineage.LineageMeta` the way the state store writes it,
+and nothing else (status reads only ``meta.json``; a run that shows fewer certificates than
+were generated fails the benchmark). Each run is a whole
+``tlsprov status --state-dir DIR --json`` process; sizes are interleaved, the page cache is warm
+after the first round.
 
 Linear growth is judged on the marginal cost per certificate: from the first size to the second
 and from the second to the third. Their ratio must stay at most 1.5 (noise allowance).
@@ -27,8 +28,8 @@ TEN_K_LIMIT_S = 2.0
 
 def make_state(folder: Path, count: int) -> Path:
     """A state folder with ``count`` lineages (only their ``meta.json``); reused when complete."""
-    from tlsprov.bundleio import bundle_basename
-    from tlsprov.lineage import LineageMeta
+    from tlsprov.lifecycle.lineage import LineageMeta
+    from tlsprov.pki.bundleio import bundle_basename
 
     live = folder / "live"
     done = folder / ".complete"

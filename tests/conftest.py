@@ -10,16 +10,16 @@ from collections.abc import Iterator
 
 import pytest
 
-import tlsprov.registry
-from tlsprov.plugins import load_plugins
-from tlsprov.registry import Registry
+import tlsprov.plugins.registry
+from tlsprov.plugins.loader import load_plugins
+from tlsprov.plugins.registry import Registry
 
 
 @pytest.fixture(autouse=True)
 def _reset_default_registry() -> Iterator[None]:
-    tlsprov.registry._default = None
+    tlsprov.plugins.registry._default = None
     yield
-    tlsprov.registry._default = None
+    tlsprov.plugins.registry._default = None
 
 
 @pytest.fixture

@@ -66,6 +66,130 @@ def _violations(
     ]
 
 
+# --- the floors: a module may import its own floor and the floors below, never a higher one ----
+
+FLOORS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "errors", ("tlsprov.errors",)),
+    (2, "base", ("tlsprov.models", "tlsprov.fsops", "tlsprov.runner")),
+    (3, "pki", ("tlsprov.pki",)),
+    (4, "plugins", ("tlsprov.plugins",)),
+    (5, "install", ("tlsprov.install",)),
+    (6, "lifecycle", ("tlsprov.lifecycle",)),
+    (7, "front", ("tlsprov.cli", "tlsprov.demo", "tlsprov.testing", "tlsprov.__main__")),
+)
+# Old import paths kept as thin re-exports for plugins written against them; src never uses them.
+SHIMS = ("tlsprov.x509util", "tlsprov.hookspecs", "tlsprov.config")
+ROOT_PACKAGE = "tlsprov"  # the public API: re-exports every floor, imported only by the front
+
+
+def _module_name(path: Path, src: Path = SRC) -> str:
+    parts = list(path.relative_to(src).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _floor(module: str) -> int | None:
+    if module == ROOT_PACKAGE:
+        return 7
+    if module in SHIMS:
+        return 8
+    for number, _, prefixes in FLOORS:
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return number
+    return None
+
+
+def _edges(path: Path, name: str, known: set[str]) -> list[tuple[int, str]]:
+    """(line, imported tlsprov module) for every import in ``path``: module level, in functions
+    and under TYPE_CHECKING alike. ``from a import b`` counts as ``a.b`` when that is a module."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            subs = [f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in known]
+            targets = subs if subs and len(subs) == len(node.names) else [module, *subs]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target.split(".")[0] == "tlsprov" and target != name:
+                found.append((node.lineno, target))
+    return found
+
+
+def import_graph(src: Path = SRC) -> dict[str, list[tuple[int, str]]]:
+    """tlsprov module -> [(line, imported tlsprov module)], from the real source files."""
+    files = {_module_name(p, src): p for p in sorted((src / "tlsprov").rglob("*.py"))}
+    known = set(files)
+    return {name: _edges(path, name, known) for name, path in files.items()}
+
+
+def floor_violations(graph: dict[str, list[tuple[int, str]]]) -> list[str]:
+    out = []
+    for module, edges in graph.items():
+        mine = _floor(module)
+        for line, target in edges:
+            theirs = _floor(target)
+            if mine is None or theirs is None:
+                continue  # reported by test_every_module_has_a_floor
+            if target in SHIMS or theirs > mine:
+                out.append(f"{module}:{line} imports {target} (floor {theirs} > floor {mine})")
+    return out
+
+
+def import_cycles(graph: dict[str, list[tuple[int, str]]]) -> list[list[str]]:
+    """Every import circle (strongly connected component), each as a path of modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for _, w in graph.get(v, []):
+            if w not in graph:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def _describe_cycle(graph: dict[str, list[tuple[int, str]]], members: list[str]) -> str:
+    inside = set(members)
+    return "; ".join(
+        f"{m}:{line} imports {t}" for m in members for line, t in graph[m] if t in inside
+    )
+
+
 def test_core_never_imports_a_provider_package() -> None:
     assert _violations(_modules("tlsprov"), PROVIDERS, module_level_only=False) == []
 
@@ -114,7 +238,7 @@ def test_the_checker_sees_module_level_imports(tmp_path: Path) -> None:
     [
         "import tlsprov",
         "import tlsprov.cli; tlsprov.cli.build_parser()",  # what `tlsprov --help` imports
-        "from tlsprov.registry import default_registry as d; d().providers(); d().targets()",
+        "from tlsprov.plugins.registry import default_registry as d; d().providers(); d().targets()",  # noqa: E501
     ],
     ids=["import", "cli-parser", "plugins-loaded"],
 )
@@ -133,3 +257,100 @@ def test_import_tlsprov_stays_light(code: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "", f"{code!r} imported heavy modules"
+
+
+def test_every_module_has_a_floor() -> None:
+    assert [m for m in import_graph() if _floor(m) is None] == []
+
+
+def test_no_lower_floor_imports_a_higher_one() -> None:
+    assert floor_violations(import_graph()) == []
+
+
+def test_no_import_circle_in_src() -> None:
+    graph = import_graph()
+    assert [_describe_cycle(graph, c) for c in import_cycles(graph)] == []
+
+
+def test_targets_never_import_a_provider_the_cli_or_the_lifecycle() -> None:
+    graph = import_graph()
+    banned = ("tlsprov.cli", "tlsprov.lifecycle", "tlsprov.install.engine", "tlsprov.demo")
+    found = [
+        f"{m}:{line} imports {t}"
+        for m, edges in graph.items()
+        if m.startswith("tlsprov.install.targets")
+        for line, t in edges
+        if t.startswith(banned)
+    ]
+    assert found == []
+    targets = sorted((SRC / "tlsprov" / "install" / "targets").rglob("*.py"))
+    assert _violations(targets, PROVIDERS, module_level_only=False) == []
+
+
+def test_no_module_over_400_lines() -> None:
+    long = [
+        f"{p.relative_to(SRC)} ({n} lines)"
+        for p in sorted(SRC.rglob("*.py"))
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    ]
+    assert long == []
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / "tlsprov" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_the_graph_checks_catch_an_upward_import_and_a_circle(tmp_path: Path) -> None:
+    """Negative control: a synthetic tree with one upward import (under TYPE_CHECKING, by a
+    relative import) and one circle is reported, each naming the offending line."""
+    src = _write_tree(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "errors.py": "",
+            "models.py": (
+                "from typing import TYPE_CHECKING\n"
+                "if TYPE_CHECKING:\n    from .plugins.registry import Registry\n"
+            ),
+            "pki/__init__.py": "",
+            "pki/a.py": "from tlsprov.pki import b\n",
+            "pki/b.py": "def f():\n    from tlsprov.pki.a import x\n",
+            "plugins/__init__.py": "",
+            "plugins/registry.py": "from tlsprov.models import X\n",
+        },
+    )
+    graph = import_graph(src)
+    assert floor_violations(graph) == [
+        "tlsprov.models:3 imports tlsprov.plugins.registry (floor 4 > floor 2)"
+    ]
+    cycles = import_cycles(graph)
+    assert sorted(cycles) == [
+        ["tlsprov.models", "tlsprov.plugins.registry"],
+        ["tlsprov.pki.a", "tlsprov.pki.b"],
+    ]
+    assert "tlsprov.pki.b:2 imports tlsprov.pki.a" in _describe_cycle(graph, cycles[-1])
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "names"),
+    [
+        ("tlsprov.hookspecs", "tlsprov.plugins.hookspecs", ["hookimpl", "hookspec", "PROJECT"]),
+        ("tlsprov.config", "tlsprov.lifecycle.config", ["resolve_secret", "load_config", "Config"]),
+        (
+            "tlsprov.x509util",
+            "tlsprov.pki.x509",
+            ["cert_to_pem", "generate_key", "key_to_pem", "now_utc", "load_certs", "fingerprint"],
+        ),
+        ("tlsprov.plugins", "tlsprov.plugins.loader", ["load_plugins", "ENTRY_POINT_GROUP"]),
+    ],
+)
+def test_documented_old_import_paths_keep_working(old: str, new: str, names: list[str]) -> None:
+    import importlib
+
+    old_module, new_module = importlib.import_module(old), importlib.import_module(new)
+    for name in names:
+        assert getattr(old_module, name) is getattr(new_module, name), name

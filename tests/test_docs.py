@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsprov import hookspecs
+from tlsprov.plugins import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -213,7 +213,7 @@ def test_configuration_reference_names_every_key() -> None:
 
 
 def test_config_examples_in_the_docs_are_valid(tmp_path: Path) -> None:
-    from tlsprov.config import parse_config
+    from tlsprov.lifecycle.config import parse_config
 
     checked = 0
     for page in ("configuration.md", "harbor-walkthrough.md", "quickstart.md"):

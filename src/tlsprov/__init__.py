@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tlsprov.bundleio import read_bundle, write_bundle
-from tlsprov.config import Config, load_config
 from tlsprov.errors import (
     ChallengeFailed,
     CommandError,
@@ -35,24 +33,25 @@ from tlsprov.errors import (
     UsageError,
     VerifyError,
 )
-from tlsprov.hookspecs import hookimpl
-from tlsprov.interfaces import CAManager, Provider, Target
+from tlsprov.lifecycle.config import Config, load_config
+from tlsprov.lifecycle.provision import provision
+from tlsprov.lifecycle.status import status
 from tlsprov.models import (
     CertificateRequest,
+    CommandStep,
+    FileWrite,
+    InstallContext,
     IssuedBundle,
     KeyType,
-    ProviderSpec,
-    TargetSpec,
+    Plan,
     Usage,
 )
-from tlsprov.plan import CommandStep, FileWrite, InstallContext, Plan
-
-# provision and status are imported eagerly: they share their names with their modules, and a
-# lazy attribute would be replaced by the module as soon as anything imported it.
-from tlsprov.provision import provision
-from tlsprov.registry import Registry, get_provider
-from tlsprov.status import status
-from tlsprov.x509util import make_request, parse_identity
+from tlsprov.pki.bundleio import read_bundle, write_bundle
+from tlsprov.pki.x509 import make_request, parse_identity
+from tlsprov.plugins.hookspecs import hookimpl
+from tlsprov.plugins.interfaces import CAManager, Provider, Target
+from tlsprov.plugins.registry import Registry, get_provider
+from tlsprov.plugins.specs import ProviderSpec, TargetSpec
 
 __all__ = [
     "CAManager",
@@ -104,7 +103,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "renew": ("tlsprov.renewal", "renew"),
+    "renew": ("tlsprov.lifecycle.renewal", "renew"),
 }
 
 

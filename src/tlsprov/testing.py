@@ -23,11 +23,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tlsprov.interfaces import Provider
 from tlsprov.models import CertificateRequest, IssuedBundle, KeyType, Usage
-from tlsprov.plugins import LoadedPlugins, load_plugins
-from tlsprov.registry import ManagedProvider, Registry
-from tlsprov.x509util import (
+from tlsprov.pki.x509 import (
     covers,
     describe_key,
     key_matches_cert,
@@ -35,6 +32,9 @@ from tlsprov.x509util import (
     load_private_key,
     san_identities,
 )
+from tlsprov.plugins.interfaces import Provider
+from tlsprov.plugins.loader import LoadedPlugins, load_plugins
+from tlsprov.plugins.registry import ManagedProvider, Registry
 
 __all__ = [
     "check_provider_conformance",

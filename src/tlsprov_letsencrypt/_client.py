@@ -21,7 +21,7 @@ from josepy import jwa, jwk
 
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.fsops import PRIVATE_DIR, PRIVATE_FILE, atomic_write, write_private
-from tlsprov.x509util import generate_key, key_to_pem, load_private_key
+from tlsprov.pki.x509 import generate_key, key_to_pem, load_private_key
 from tlsprov_letsencrypt._errors import acme_errors, describe_problem
 from tlsprov_letsencrypt._options import AcmeOptions
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tlsprov.config import resolve_secret
 from tlsprov.errors import ConfigError, InputError
+from tlsprov.lifecycle.config import resolve_secret
 from tlsprov.models import KeyType
 
 __all__ = ["ALIASES", "ALLOWED", "AcmeOptions", "default_state_dir"]

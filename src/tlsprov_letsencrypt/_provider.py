@@ -8,8 +8,8 @@ from typing import Any, final
 
 from tlsprov.errors import InputError, IssuanceError, NotSupported
 from tlsprov.models import CertificateRequest, IssuedBundle, KeyType, Usage
+from tlsprov.pki.x509 import generate_key, key_to_pem, load_certs, load_private_key, split_pem
 from tlsprov.runner import CommandRunner
-from tlsprov.x509util import generate_key, key_to_pem, load_certs, load_private_key, split_pem
 from tlsprov_letsencrypt._options import AcmeOptions
 
 __all__ = ["REVOCATION_REASONS", "LetsEncryptProvider", "make_provider"]
@@ -121,7 +121,7 @@ class LetsEncryptProvider:
             ) from exc
         self.ca_source = f"root_ca {root_ca}"
         log.info("ca.crt is the root given in %s", root_ca)
-        from tlsprov.x509util import cert_to_pem
+        from tlsprov.pki.x509 import cert_to_pem
 
         return cert_to_pem(root)
 
@@ -224,7 +224,7 @@ class LetsEncryptProvider:
             InputError: unknown reason, or a key that does not match the certificate.
             IssuanceError: the CA refused (e.g. already revoked, not this account's).
         """
-        from tlsprov.x509util import key_matches_cert
+        from tlsprov.pki.x509 import key_matches_cert
         from tlsprov_letsencrypt._client import make_net
         from tlsprov_letsencrypt._errors import acme_errors
 

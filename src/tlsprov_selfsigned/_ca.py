@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from tlsprov.errors import InputError
 from tlsprov.fsops import atomic_write, refuse_symlinks, write_private
 from tlsprov.models import KeyType
-from tlsprov.x509util import (
+from tlsprov.pki.x509 import (
     cert_to_pem,
     describe_key,
     generate_key,

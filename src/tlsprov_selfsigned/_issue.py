@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from tlsprov.models import CertificateRequest, KeyType, Usage
-from tlsprov.x509util import generate_key, now_utc
+from tlsprov.pki.x509 import generate_key, now_utc
 from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_errors, signature_hash
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, final
 
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.models import CertificateRequest, IssuedBundle, KeyType
-from tlsprov.x509util import cert_to_pem, fingerprint, key_to_pem
+from tlsprov.pki.x509 import cert_to_pem, fingerprint, key_to_pem
 from tlsprov_selfsigned._ca import (
     CertificateAuthority,
     build_ca,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import tlsprov
-from tlsprov.bundleio import write_bundle
 from tlsprov.cli import _Parser, revoke_cmd
 from tlsprov.cli._output import Output
 from tlsprov.cli.acme_opts import acme_options, add_acme_arguments
+from tlsprov.pki.bundleio import write_bundle
 
 
 def test_acme_flags_become_only_the_typed_options() -> None:

@@ -16,7 +16,7 @@ import pytest
 from cryptography import x509
 
 import tlsprov
-from tlsprov.bundleio import write_bundle
+from tlsprov.pki.bundleio import write_bundle
 from tlsprov.testing import check_provider_conformance
 
 

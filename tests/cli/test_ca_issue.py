@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tlsprov.x509util import key_matches_cert, load_certs, load_private_key
+from tlsprov.pki.x509 import key_matches_cert, load_certs, load_private_key
 
 
 def _leaf(path: Path) -> x509.Certificate:

@@ -1,4 +1,4 @@
-"""``tlsprov.lint``: each check fires on a certificate with the flaw and stays quiet without it."""
+"""``pki.lint``: each check fires on a certificate with the flaw and stays quiet without it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlsprov.errors import InputError, LintError
-from tlsprov.lint import Finding, errors, is_ca, lint_certificate, raise_on_errors, warnings
 from tlsprov.models import Usage
+from tlsprov.pki.lint import Finding, errors, is_ca, lint_certificate, raise_on_errors, warnings
 
 NOW = dt.datetime.now(dt.UTC)
 SANS = [x509.DNSName("harbor.test"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]

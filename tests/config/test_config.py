@@ -8,8 +8,14 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tlsprov.cli import main
-from tlsprov.config import RenewBefore, find_config, load_config, parse_config, resolve_secret
 from tlsprov.errors import ConfigError
+from tlsprov.lifecycle.config import (
+    RenewBefore,
+    find_config,
+    load_config,
+    parse_config,
+    resolve_secret,
+)
 
 MINIMAL = '[harbor]\nhostname = "harbor.test"\n[provider]\nname = "selfsigned"\n'
 

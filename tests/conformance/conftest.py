@@ -86,8 +86,8 @@ class Kind:
 def issue_kind(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Kind]:
     """``issue_kind(key_type, usage)`` → a :class:`Kind`, issued once per session."""
     import tlsprov
-    from tlsprov.bundleio import write_bundle
     from tlsprov.models import Usage
+    from tlsprov.pki.bundleio import write_bundle
 
     base = tmp_path_factory.mktemp("conformance")
     cache: dict[tuple[str, str], Kind] = {}

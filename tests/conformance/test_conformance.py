@@ -227,7 +227,7 @@ def test_acme_issued_certificate(
     key_type: str, pebble: Any, nginx: Any, skopeo: Any, registry: int, tmp_path: Path
 ) -> None:
     import tlsprov
-    from tlsprov.bundleio import write_bundle
+    from tlsprov.pki.bundleio import write_bundle
 
     root = tmp_path / "pebble-root.pem"
     root.write_bytes(pebble.root_pem())

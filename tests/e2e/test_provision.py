@@ -60,7 +60,7 @@ def _served_fingerprint(port: int, ca: Path) -> str:
 
     from cryptography import x509
 
-    from tlsprov.x509util import fingerprint
+    from tlsprov.pki.x509 import fingerprint
 
     ctx = ssl.create_default_context(cafile=str(ca))
     with (

@@ -36,8 +36,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import tlsprov
+from tlsprov.pki.x509 import load_certs, split_pem
 from tlsprov.testing import check_provider_conformance, registry_with
-from tlsprov.x509util import load_certs, split_pem
 
 NAMES = [S.HOST, "127.0.0.1"]
 

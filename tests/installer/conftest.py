@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import tlsprov
-from tlsprov.models import IssuedBundle, TargetSpec
-from tlsprov.plan import CommandStep, FileWrite, InstallContext, Plan
-from tlsprov.registry import Registry
+from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
+from tlsprov.plugins.registry import Registry
+from tlsprov.plugins.specs import TargetSpec
 from tlsprov.runner import CommandRunner
 from tlsprov.testing import registry_with
 

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from tlsprov.bundlecheck import check_bundle, check_client_bundle
 from tlsprov.errors import InputError, LintError
-from tlsprov.installer import apply_install, plan_install
+from tlsprov.install.engine import apply_install, plan_install
 from tlsprov.models import IssuedBundle
+from tlsprov.pki.bundlecheck import check_bundle, check_client_bundle
 from tlsprov.testing import tree_snapshot
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tlsprov.bundleio import write_bundle
 from tlsprov.cli import main
+from tlsprov.pki.bundleio import write_bundle
 from tlsprov.testing import tree_snapshot
 
 HARBOR_TMPL = Path(__file__).parents[1] / "data" / "harbor" / "harbor.yml.tmpl"

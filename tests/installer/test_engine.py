@@ -14,11 +14,11 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tlsprov.errors import CommandError, InputError, LockedError, RollbackError, VerifyError
-from tlsprov.installer import apply_install, plan_install, render_plan
-from tlsprov.lockfile import hold_lock
-from tlsprov.plan import CommandStep
-from tlsprov.planrender import plan_to_json
-from tlsprov.rollback import rollback_last
+from tlsprov.install.engine import apply_install, plan_install, render_plan
+from tlsprov.install.lockfile import hold_lock
+from tlsprov.install.render import plan_to_json
+from tlsprov.install.rollback import rollback_last
+from tlsprov.models import CommandStep
 from tlsprov.testing import tree_snapshot
 
 KEY_DIR = "etc/demo/harbor.test:8443"
@@ -365,7 +365,7 @@ def test_lock_records_the_holder_pid(state_dir):
 
 
 def test_targets_that_disagree_about_a_file_are_refused(bundle, context, kit, root):
-    from tlsprov.plan import FileWrite, Plan
+    from tlsprov.models import FileWrite, Plan
 
     class Clash:
         def __init__(self, text: bytes) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tlsprov.installer import apply_install, plan_install
-from tlsprov.plan import InstallContext
-from tlsprov.registry import Registry
-from tlsprov.rollback import rollback_last
+from tlsprov.install.engine import apply_install, plan_install
+from tlsprov.install.rollback import rollback_last
+from tlsprov.models import InstallContext
+from tlsprov.plugins.registry import Registry
 from tlsprov.testing import tree_snapshot
 
 DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'

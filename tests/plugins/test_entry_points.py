@@ -18,8 +18,8 @@ import pytest
 import tlsprov
 from tlsprov.cli import main
 from tlsprov.errors import PluginLoadError, ProviderConflict, ProviderNotFound
-from tlsprov.plugins import ENTRY_POINT_GROUP, load_plugins
-from tlsprov.registry import Registry
+from tlsprov.plugins.loader import ENTRY_POINT_GROUP, load_plugins
+from tlsprov.plugins.registry import Registry
 from tlsprov.testing import check_provider_conformance
 
 HERE = Path(__file__).parent
@@ -31,7 +31,7 @@ TEST_DISTS = {
 BUNDLED = {
     "selfsigned": "tlsprov_selfsigned",
     "letsencrypt": "tlsprov_letsencrypt",
-    "builtin-targets": "tlsprov.targets",
+    "builtin-targets": "tlsprov.install.targets",
 }
 TLSPROV_VERSION = md.version("tlsprov")
 

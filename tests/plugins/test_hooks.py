@@ -9,9 +9,10 @@ import tlsprov_test_good
 
 import tlsprov
 from tlsprov.errors import PluginError, PolicyError, ProviderConflict, ProviderNotFound
-from tlsprov.models import CertificateRequest, IssuedBundle, ProviderSpec
-from tlsprov.plugins import LoadedPlugins, load_plugins
-from tlsprov.registry import Registry
+from tlsprov.models import CertificateRequest, IssuedBundle
+from tlsprov.plugins.loader import LoadedPlugins, load_plugins
+from tlsprov.plugins.registry import Registry
+from tlsprov.plugins.specs import ProviderSpec
 from tlsprov.testing import registry_with
 
 

@@ -50,15 +50,15 @@ class _Probe:
 
 def install_probes(spec: dict[str, Any]) -> None:
     """Wrap ``atomic_write``, ``os.replace``, ``subprocess.run`` and the final check."""
-    import tlsprov.backup
     import tlsprov.fsops
-    import tlsprov.installer
+    import tlsprov.install.backup
+    import tlsprov.install.engine
 
     probe = _Probe(spec)
     real_write = tlsprov.fsops.atomic_write
     real_replace = os.replace
     real_run = subprocess.run
-    real_check = tlsprov.installer._final_check
+    real_check = tlsprov.install.engine._final_check
 
     def atomic_write(path: Any, data: bytes, **kw: Any) -> None:
         probe.step(f"write {path}")
@@ -82,11 +82,11 @@ def install_probes(spec: dict[str, Any]) -> None:
         probe.step("after-final-check")
 
     patched: Callable[..., None] = atomic_write
-    for module in (tlsprov.fsops, tlsprov.backup, tlsprov.installer):
+    for module in (tlsprov.fsops, tlsprov.install.backup, tlsprov.install.engine):
         module.atomic_write = patched  # type: ignore[attr-defined]
     os.replace = replace  # type: ignore[assignment]
     subprocess.run = run  # type: ignore[assignment]
-    tlsprov.installer._final_check = final_check  # type: ignore[attr-defined]
+    tlsprov.install.engine._final_check = final_check  # type: ignore[attr-defined]
 
 
 def main(argv: list[str]) -> int:

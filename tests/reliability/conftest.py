@@ -100,13 +100,13 @@ def _child(argv: list[str], env: dict[str, str], spec: dict[str, Any] | None, ou
 
 def _warm() -> None:
     """Import in the parent what every child needs, so each fork starts warm."""
-    import tlsprov.registry
-    import tlsprov.targets.harboryml
+    import tlsprov.install.targets.harboryml
+    import tlsprov.plugins.registry
     from tlsprov.cli import build_parser
 
     build_parser()
-    tlsprov.targets.harboryml._yaml()
-    registry = tlsprov.registry.default_registry()
+    tlsprov.install.targets.harboryml._yaml()
+    registry = tlsprov.plugins.registry.default_registry()
     for name in ("harbor", "docker", "containerd", "podman", "os-trust"):
         registry.get_target(name)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import tlsprov_e2e_support as S
 
-from tlsprov.x509util import key_matches_cert, load_certs, load_private_key
+from tlsprov.pki.x509 import key_matches_cert, load_certs, load_private_key
 
 SLOW = 1.5
 TARGETS = "harbor,docker,os-trust"

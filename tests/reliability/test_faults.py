@@ -286,9 +286,10 @@ def test_the_wrapper_script_kills_a_real_process(
 
 def test_dry_run_and_recover_interrupted_after_a_kill(sandbox: Any, bundles: Any, cli: Any) -> None:
     """After a kill mid-write: ``--dry-run`` warns and touches nothing (not even the state
-    folder); :func:`tlsprov.rollback.recover_interrupted` rolls back once, then finds nothing."""
-    from tlsprov.installer import default_state_dir
-    from tlsprov.rollback import recover_interrupted
+    folder); :func:`~tlsprov.install.rollback.recover_interrupted`
+    rolls back once, then finds nothing."""
+    from tlsprov.install.engine import default_state_dir
+    from tlsprov.install.rollback import recover_interrupted
     from tlsprov.runner import CommandRunner
 
     scenario = Scenario(sandbox(), bundles, TARGETS["docker+os-trust"], cli)

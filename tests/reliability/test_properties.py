@@ -17,9 +17,9 @@ from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tlsprov.config import Config, parse_config
 from tlsprov.errors import ConfigError, InputError
-from tlsprov.x509util import parse_identity
+from tlsprov.lifecycle.config import Config, parse_config
+from tlsprov.pki.x509 import parse_identity
 from tlsprov_selfsigned._subject import ATTRIBUTES, format_subject, parse_subject
 
 BOUNDED = settings(

@@ -19,7 +19,7 @@ import pytest
 import tlsprov_security_helpers as H
 
 import tlsprov
-from tlsprov.lineage import LineageMeta, StateStore
+from tlsprov.lifecycle.lineage import LineageMeta, StateStore
 
 
 def _ok(result: Any) -> None:

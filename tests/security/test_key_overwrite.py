@@ -16,7 +16,7 @@ from typing import Any
 import tlsprov_security_helpers as H
 from cryptography.hazmat.primitives import serialization
 
-from tlsprov.x509util import load_private_key
+from tlsprov.pki.x509 import load_private_key
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

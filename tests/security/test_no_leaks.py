@@ -20,8 +20,8 @@ import pytest
 import tlsprov_security_helpers as H
 
 import tlsprov
-from tlsprov.config import load_config
 from tlsprov.errors import TlsprovError
+from tlsprov.lifecycle.config import load_config
 
 EAB_KID = "kid-sec"
 EAB_HMAC = "Yq3MzVt8Rw2bJx6nLk1pHs9dFg4aCe7uZo5iNy0rTv2QmXwB8PjKlE3hGf6sDa1U"
@@ -173,9 +173,9 @@ def test_full_run_leaks_no_key_material(make_sandbox: Any, eab_pebble: Any, tmp_
 
 
 def test_reprs_and_exceptions_hide_secrets(tmp_path: Path, pebble: Any, make_sandbox: Any) -> None:
-    from tlsprov.installer import plan_install
-    from tlsprov.plan import InstallContext
-    from tlsprov.registry import default_registry
+    from tlsprov.install.engine import plan_install
+    from tlsprov.models import InstallContext
+    from tlsprov.plugins.registry import default_registry
 
     secret_env = {"SEC_CA_PASS_REPR": H.CA_PASSPHRASE}
     import os
@@ -231,7 +231,7 @@ def test_reprs_and_exceptions_hide_secrets(tmp_path: Path, pebble: Any, make_san
     other = managed.issue(tlsprov.make_request(["o.harbor.test"]))
     from dataclasses import replace
 
-    from tlsprov.bundlecheck import check_bundle
+    from tlsprov.pki.bundlecheck import check_bundle
 
     with pytest.raises(TlsprovError) as info:
         check_bundle(replace(bundle, private_key_pem=other.private_key_pem), host=H.HOST)

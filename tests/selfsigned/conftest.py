@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 
 import tlsprov
-from tlsprov.x509util import load_private_key
+from tlsprov.pki.x509 import load_private_key
 
 GUIDE_SUBJ = "/C=CN/ST=Beijing/L=Beijing/O=example/OU=Personal/CN=MyPersonal Root CA"
 LINT = Path(sys.executable).with_name("lint_pkix_cert")

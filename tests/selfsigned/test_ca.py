@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 import tlsprov
 from tlsprov.errors import ConfigError, InputError
-from tlsprov.x509util import load_cert, load_private_key, make_request
+from tlsprov.pki.x509 import load_cert, load_private_key, make_request
 
 SUBJ = "/C=DE/O=Example GmbH/CN=Example Root CA"
 

@@ -13,7 +13,7 @@ import pytest
 
 import tlsprov
 from tlsprov.models import Usage
-from tlsprov.x509util import cert_to_pem, load_cert, make_request
+from tlsprov.pki.x509 import cert_to_pem, load_cert, make_request
 
 Verify = Callable[..., subprocess.CompletedProcess[str]]
 Lint = Callable[[bytes], list[str]]

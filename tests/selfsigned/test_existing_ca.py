@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 import tlsprov
 from tlsprov.errors import ConfigError, InputError
-from tlsprov.x509util import cert_to_pem, key_to_pem, load_cert, make_request
+from tlsprov.pki.x509 import cert_to_pem, key_to_pem, load_cert, make_request
 
 Verify = Callable[..., subprocess.CompletedProcess[str]]
 Run = Callable[..., subprocess.CompletedProcess[str]]

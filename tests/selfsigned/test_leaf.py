@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 import tlsprov
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.models import CertificateRequest, IssuedBundle, KeyType, Usage
-from tlsprov.x509util import key_matches_cert, load_cert, load_private_key, make_request
+from tlsprov.pki.x509 import key_matches_cert, load_cert, load_private_key, make_request
 
 Verify = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -11,10 +11,10 @@ import pytest
 
 import tlsprov
 from tlsprov.errors import ConfigError
-from tlsprov.interfaces import CAManager, Provider
 from tlsprov.models import KeyType
-from tlsprov.plugins import load_plugins
-from tlsprov.x509util import load_private_key, make_request
+from tlsprov.pki.x509 import load_private_key, make_request
+from tlsprov.plugins.interfaces import CAManager, Provider
+from tlsprov.plugins.loader import load_plugins
 
 
 def test_registered_through_the_entry_point(tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tlsprov.models import IssuedBundle
-from tlsprov.plan import InstallContext, Plan
+from tlsprov.models import InstallContext, IssuedBundle, Plan
 from tlsprov.testing import tree_snapshot
 
 HARBOR_DATA = Path(__file__).resolve().parent.parent / "data" / "harbor"

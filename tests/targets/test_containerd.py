@@ -7,7 +7,7 @@ import tomllib
 import pytest
 
 from tlsprov.errors import InputError
-from tlsprov.targets.containerd import ContainerdTarget
+from tlsprov.install.targets.containerd import ContainerdTarget
 
 C = "/etc/containerd/certs.d"
 V3 = """version = 3

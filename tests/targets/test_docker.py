@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from tlsprov.errors import InputError
-from tlsprov.plan import CommandStep
-from tlsprov.targets.docker import DockerTarget
+from tlsprov.install.targets.docker import DockerTarget
+from tlsprov.models import CommandStep
 
 D = "/etc/docker/certs.d"
 

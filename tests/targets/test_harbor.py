@@ -9,9 +9,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from tlsprov.errors import InputError
-from tlsprov.plan import CommandStep, FileWrite, Plan
-from tlsprov.targets.harbor import HarborTarget
-from tlsprov.targets.harboryml import HarborYml, add_https_block, uncomment_https
+from tlsprov.install.targets.harbor import HarborTarget
+from tlsprov.install.targets.harboryml import HarborYml, add_https_block, uncomment_https
+from tlsprov.models import CommandStep, FileWrite, Plan
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "harbor"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tlsprov.errors import InputError
-from tlsprov.targets.ostrust import OSTrustTarget
+from tlsprov.install.targets.ostrust import OSTrustTarget
 
 DEBIAN = ("/usr/local/share/ca-certificates/tlsprov-harbor.test.crt", ("update-ca-certificates",))
 RHEL = ("/etc/pki/ca-trust/source/anchors/tlsprov-harbor.test.pem", ("update-ca-trust", "extract"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tlsprov.errors import InputError
-from tlsprov.targets.podman import PodmanTarget
+from tlsprov.install.targets.podman import PodmanTarget
 
 P = "/etc/containers/certs.d"
 

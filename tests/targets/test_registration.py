@@ -5,15 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import tlsprov.targets
-from tlsprov.interfaces import Target
+import tlsprov.install.targets
+from tlsprov.plugins.interfaces import Target
 from tlsprov.testing import registry_with
 
 NAMES = ["containerd", "docker", "harbor", "os-trust", "podman"]
 
 
 def test_registered_names_and_protocol() -> None:
-    registry = registry_with(tlsprov.targets)
+    registry = registry_with(tlsprov.install.targets)
     assert sorted(registry.targets()) == NAMES
     for name in NAMES:
         assert isinstance(registry.get_target(name), Target)
@@ -27,7 +27,7 @@ def test_installed_entry_point_offers_them() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, tlsprov.targets; tlsprov.targets.tlsprov_register_targets(); "
+        "import sys, tlsprov.install.targets; tlsprov.install.targets.tlsprov_register_targets(); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ruamel', 'cryptography')))"
     )
     out = subprocess.run(

@@ -13,7 +13,7 @@ import pytest
 from tlsprov.cli import main
 from tlsprov.cli.verify_cmd import parse_host_port
 from tlsprov.errors import InputError
-from tlsprov.verify import verify_endpoint
+from tlsprov.pki.verify import verify_endpoint
 
 
 def _port(server) -> int:

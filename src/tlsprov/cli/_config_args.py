@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tlsprov.cli._output import Output
-    from tlsprov.config import Config
+    from tlsprov.lifecycle.config import Config
 
 __all__ = ["add_config_arguments", "load_from_args"]
 
@@ -28,7 +28,7 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_from_args(args: argparse.Namespace, out: Output) -> Config:
     """Load the config named by the arguments; print its warnings."""
-    from tlsprov.config import load_config
+    from tlsprov.lifecycle.config import load_config
 
     overrides = {"root": str(args.root)} if args.root is not None else None
     config = load_config(args.config, overrides=overrides)

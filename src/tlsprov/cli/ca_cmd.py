@@ -134,9 +134,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace, out: Output) -> int:
     """Create the CA and print where it is, its subject and fingerprint."""
     from tlsprov.errors import NotSupported
-    from tlsprov.interfaces import CAManager
     from tlsprov.models import KeyType
-    from tlsprov.registry import default_registry
+    from tlsprov.plugins.interfaces import CAManager
+    from tlsprov.plugins.registry import default_registry
 
     name = args.provider or DEFAULT_PROVIDER
     options = ca_options(args, name)

@@ -31,8 +31,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Print the description of each certificate."""
-    from tlsprov.inspect import describe_file, format_description
-    from tlsprov.x509util import parse_identity
+    from tlsprov.pki.inspect import describe_file, format_description
+    from tlsprov.pki.x509 import parse_identity
 
     if args.host is not None:
         parse_identity(args.host)

@@ -105,15 +105,15 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Plan, then apply (or print the plan for --dry-run)."""
-    from tlsprov.bundleio import read_bundle
     from tlsprov.errors import InputError
-    from tlsprov.installer import apply_install, plan_install
-    from tlsprov.plan import InstallContext
-    from tlsprov.planrender import plan_to_json
-    from tlsprov.registry import default_registry
-    from tlsprov.rollback import recover_interrupted
+    from tlsprov.install.engine import apply_install, plan_install
+    from tlsprov.install.render import plan_to_json
+    from tlsprov.install.rollback import recover_interrupted
+    from tlsprov.models import InstallContext
+    from tlsprov.pki.bundleio import read_bundle
+    from tlsprov.pki.x509 import parse_identity
+    from tlsprov.plugins.registry import default_registry
     from tlsprov.runner import CommandRunner
-    from tlsprov.x509util import parse_identity
 
     host = str(parse_identity(args.host))
     if args.client_bundle is not None and not args.client_only:

@@ -1,7 +1,7 @@
 """``tlsprov issue HOST``: issue a certificate and write H.key, H.crt, H.cert and ca.crt.
 
 Everything is validated before anything is written: names, key type, validity, the output
-folder, the CA (by the provider), and the issued certificate (by :mod:`tlsprov.lint`).
+folder, the CA (by the provider), and the issued certificate (by :mod:`tlsprov.pki.lint`).
 """
 
 from __future__ import annotations
@@ -73,14 +73,14 @@ def _check_out_dir(out_dir: Path, files: dict[str, Path]) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Issue, lint, write, and print what was written."""
-    from tlsprov.bundleio import bundle_files, write_bundle
     from tlsprov.cli.acme_opts import acme_options
     from tlsprov.cli.ca_cmd import DEFAULT_PROVIDER, ca_options
     from tlsprov.errors import InstallError
-    from tlsprov.lint import lint_certificate, raise_on_errors
     from tlsprov.models import Usage
-    from tlsprov.registry import default_registry
-    from tlsprov.x509util import fingerprint, load_cert, load_certs, make_request
+    from tlsprov.pki.bundleio import bundle_files, write_bundle
+    from tlsprov.pki.lint import lint_certificate, raise_on_errors
+    from tlsprov.pki.x509 import fingerprint, load_cert, load_certs, make_request
+    from tlsprov.plugins.registry import default_registry
 
     usage = Usage.CLIENT if args.client else Usage.SERVER
     request = make_request(

@@ -22,7 +22,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """List providers, targets and plugins that failed to load."""
-    from tlsprov.registry import default_registry
+    from tlsprov.plugins.registry import default_registry
 
     reg = default_registry()
     providers = [

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from dataclasses import replace
 
     from tlsprov.cli._config_args import load_from_args
-    from tlsprov.provision import provision
+    from tlsprov.lifecycle.provision import provision
 
     config = load_from_args(args, out)
     if args.verify_timeout is not None:

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Renew as configured."""
     from tlsprov.cli._config_args import load_from_args
     from tlsprov.cli.provision_cmd import result_lines
-    from tlsprov.renewal import renew
+    from tlsprov.lifecycle.renewal import renew
 
     config = load_from_args(args, out)
     result = renew(config, force=args.force, verify=False if args.no_verify else None)

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Revoke and report the serial number."""
     from tlsprov.cli.acme_opts import acme_options
     from tlsprov.errors import NotSupported
-    from tlsprov.registry import default_registry
-    from tlsprov.x509util import load_cert
+    from tlsprov.pki.x509 import load_cert
+    from tlsprov.plugins.registry import default_registry
 
     cert_pem = _read(args.cert, "certificate")
     cert = load_cert(cert_pem, source=str(args.cert))

@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Print the status table."""
-    from tlsprov.status import status_of_state
+    from tlsprov.lifecycle.status import status_of_state
 
     if args.state_dir is not None:
         state = args.state_dir

@@ -30,9 +30,9 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Print or write the units."""
-    from tlsprov.config import find_config
     from tlsprov.fsops import atomic_write, refuse_symlinks
-    from tlsprov.systemd import UNIT_DIR, UNIT_NAME, render_units
+    from tlsprov.lifecycle.config import find_config
+    from tlsprov.lifecycle.systemd import UNIT_DIR, UNIT_NAME, render_units
 
     config_path = find_config(args.config)
     units = render_units(config_path)

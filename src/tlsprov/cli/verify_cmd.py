@@ -64,7 +64,7 @@ def parse_host_port(text: str, default_port: int) -> tuple[str, int]:
 def run(args: argparse.Namespace, out: Output) -> int:
     """Verify and print a verdict line plus every check."""
     from tlsprov.errors import InputError
-    from tlsprov.verify import verify_endpoint
+    from tlsprov.pki.verify import verify_endpoint
 
     host, port = parse_host_port(args.target, 443)
     connect = parse_host_port(args.connect, port) if args.connect else None

@@ -3,7 +3,7 @@
 1. :func:`build_sandbox`: a fake host root with a Harbor install folder (a harbor.yml in the
    shape of Harbor's template, a stand-in ``prepare``), stand-ins for ``docker``, ``systemctl``
    and ``update-ca-certificates`` that only record their calls, and a ``tlsprov.toml``.
-2. :func:`tlsprov.provision`: private CA (created once, then reused), server certificate,
+2. :func:`tlsprov.lifecycle.provision`: private CA (created once, then reused), server certificate,
    harbor.yml edited, ``/data/cert``, Docker's certs.d, the OS trust store, ``./prepare`` and
    ``docker compose down -v`` / ``up -d`` (recorded).
 3. The proxy: nginx (or Python's TLS server) serves what ``prepare`` rendered on 127.0.0.1.
@@ -57,12 +57,12 @@ def run_demo(
     use_nginx: bool = True,
 ) -> dict[str, Any]:
     """Run every step in the sandbox ``folder`` and return a JSON-ready report."""
-    from tlsprov.config import load_config
     from tlsprov.fsops import ensure_dir
-    from tlsprov.lineage import StateStore
-    from tlsprov.provision import provision
+    from tlsprov.lifecycle.config import load_config
+    from tlsprov.lifecycle.lineage import StateStore
+    from tlsprov.lifecycle.provision import provision
+    from tlsprov.pki.verify import verify_endpoint
     from tlsprov.runner import CommandRunner
-    from tlsprov.verify import verify_endpoint
 
     say = log or (lambda _line: None)
     ensure_dir(folder)

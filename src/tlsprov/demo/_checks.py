@@ -9,7 +9,7 @@ from typing import Any
 
 from tlsprov.errors import VerifyError
 from tlsprov.models import IssuedBundle
-from tlsprov.x509util import describe_key, fingerprint, load_cert, san_identities
+from tlsprov.pki.x509 import describe_key, fingerprint, load_cert, san_identities
 
 __all__ = ["describe_certificate", "expect_refusal"]
 

@@ -1,0 +1,216 @@
+"""The state folder: certificate lineages with their previous versions, and the action log.
+
+Layout under the state folder::
+
+    live/<H>/        H.key H.crt H.cert ca.crt chain.pem meta.json   the version in use
+    archive/<H>/<n>/ the same files for each earlier version (n = 1, 2, ...)
+    log.jsonl        one JSON line per action (provision, renew, rollback), no key material
+
+``meta.json`` holds everything ``tlsprov status`` shows, so status never parses certificates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tlsprov.errors import InputError, RollbackError
+from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir
+from tlsprov.models import IssuedBundle
+from tlsprov.pki.bundleio import bundle_basename, read_bundle, write_bundle
+from tlsprov.pki.x509 import fingerprint, load_cert, now_utc, san_identities
+
+__all__ = ["LineageMeta", "StateStore"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineageMeta:
+    """What the state folder knows about one managed certificate."""
+
+    name: str
+    provider: str
+    names: tuple[str, ...]
+    not_before: str
+    not_after: str
+    serial: str
+    fingerprint_sha256: str
+    version: int = 1
+    targets: tuple[str, ...] = ()
+    issued_at: str = ""
+    last_action: str = ""
+    last_outcome: str = ""
+    last_action_at: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_bundle(
+        cls, name: str, provider: str, bundle: IssuedBundle, **fields: Any
+    ) -> LineageMeta:
+        """Describe ``bundle``'s leaf."""
+        leaf = load_cert(bundle.leaf_pem)
+        dns, ips = san_identities(leaf)
+        return cls(
+            name=name,
+            provider=provider,
+            names=tuple(dns) + tuple(str(ip) for ip in ips),
+            not_before=leaf.not_valid_before_utc.isoformat(),
+            not_after=leaf.not_valid_after_utc.isoformat(),
+            serial=format(leaf.serial_number, "x"),
+            fingerprint_sha256=fingerprint(leaf),
+            issued_at=now_utc().isoformat(timespec="seconds"),
+            **fields,
+        )
+
+    @property
+    def not_after_dt(self) -> dt.datetime:
+        """``not_after`` as an aware datetime."""
+        return dt.datetime.fromisoformat(self.not_after)
+
+    def days_left(self, now: dt.datetime | None = None) -> float:
+        """Days until the certificate expires (negative once expired)."""
+        return (self.not_after_dt - (now or now_utc())).total_seconds() / 86400
+
+    @property
+    def not_before_dt(self) -> dt.datetime:
+        """``not_before`` as an aware datetime."""
+        return dt.datetime.fromisoformat(self.not_before)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        data = asdict(self)
+        data["names"] = list(self.names)
+        data["targets"] = list(self.targets)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LineageMeta:
+        """Parse :meth:`to_json` output."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["names"] = tuple(known.get("names", ()))
+        known["targets"] = tuple(known.get("targets", ()))
+        return cls(**known)
+
+
+class StateStore:
+    """The state folder of one root (``/var/lib/tlsprov`` by default)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.dir = state_dir
+
+    def live_dir(self, name: str) -> Path:
+        """The folder of the version in use."""
+        return self.dir / "live" / bundle_basename(name)
+
+    def archive_dir(self, name: str) -> Path:
+        """The folder holding earlier versions."""
+        return self.dir / "archive" / bundle_basename(name)
+
+    def load(self, name: str) -> tuple[IssuedBundle, LineageMeta] | None:
+        """The live bundle and its metadata, or ``None`` when there is none."""
+        folder = self.live_dir(name)
+        meta = self.meta(name)
+        if meta is None:
+            return None
+        return read_bundle(folder, name), meta
+
+    def meta(self, name: str) -> LineageMeta | None:
+        """Only the metadata of the live version."""
+        return self._read_meta(self.live_dir(name) / "meta.json")
+
+    def _read_meta(self, path: Path) -> LineageMeta | None:
+        try:
+            return LineageMeta.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            raise InputError(
+                f"state file {path} is unreadable or corrupt ({exc})",
+                hint="restore it from a backup or remove that lineage folder",
+            ) from exc
+
+    def save(self, name: str, bundle: IssuedBundle, meta: LineageMeta) -> LineageMeta:
+        """Archive the live version (if any) and make ``bundle`` the live one."""
+        previous = self.meta(name)
+        version = 1
+        if previous is not None:
+            version = previous.version + 1
+            dest = self.archive_dir(name) / str(previous.version)
+            if dest.exists():
+                shutil.rmtree(dest)
+            ensure_dir(dest.parent, PRIVATE_DIR)
+            shutil.copytree(self.live_dir(name), dest)
+            os.chmod(dest, PRIVATE_DIR)
+        meta = replace(meta, version=version)
+        self._write_live(name, bundle, meta)
+        return meta
+
+    def _write_live(self, name: str, bundle: IssuedBundle, meta: LineageMeta) -> None:
+        folder = self.live_dir(name)
+        ensure_dir(self.dir, PRIVATE_DIR)
+        write_bundle(folder, name, bundle)
+        atomic_write(folder / "chain.pem", b"".join(bundle.chain_pem))
+        self.write_meta(name, meta)
+
+    def paths(self, name: str) -> dict[str, Path]:
+        """The live files hooks are told about: cert (leaf+chain), key, chain, ca."""
+        folder = self.live_dir(name)
+        stem = bundle_basename(name)
+        return {
+            "cert": folder / f"{stem}.crt",
+            "key": folder / f"{stem}.key",
+            "chain": folder / "chain.pem",
+            "ca": folder / "ca.crt",
+        }
+
+    def write_meta(self, name: str, meta: LineageMeta) -> None:
+        """Replace the live version's metadata (outcomes, targets)."""
+        data = json.dumps(meta.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+        atomic_write(self.live_dir(name) / "meta.json", data, dir_mode=PRIVATE_DIR)
+
+    def restore_previous(self, name: str) -> LineageMeta:
+        """Make the newest archived version live again (after a failed renewal).
+
+        Raises:
+            RollbackError: there is no earlier version.
+        """
+        current = self.meta(name)
+        if current is None or current.version <= 1:
+            raise RollbackError(
+                f"no earlier version of {name} to return to",
+                hint="run 'tlsprov provision' to issue a new certificate",
+            )
+        source = self.archive_dir(name) / str(current.version - 1)
+        old_meta = self._read_meta(source / "meta.json")
+        if old_meta is None:
+            raise RollbackError(f"archived version {source} is incomplete")
+        bundle = read_bundle(source, name)
+        self._write_live(name, bundle, old_meta)
+        shutil.rmtree(source)
+        return old_meta
+
+    def names(self) -> Iterator[str]:
+        """Every lineage name (file stems), sorted."""
+        live = self.dir / "live"
+        if not live.is_dir():
+            return iter(())
+        return iter(sorted(entry.name for entry in os.scandir(live) if entry.is_dir()))
+
+    def all_meta(self) -> Iterator[LineageMeta]:
+        """Metadata of every lineage (fast: reads only meta.json files)."""
+        for stem in self.names():
+            meta = self._read_meta(self.dir / "live" / stem / "meta.json")
+            if meta is not None:
+                yield meta
+
+    def log(self, action: str, **fields: Any) -> None:
+        """Append one line to the action log."""
+        ensure_dir(self.dir, PRIVATE_DIR)
+        entry = {"at": now_utc().isoformat(timespec="seconds"), "action": action, **fields}
+        with (self.dir / "log.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")

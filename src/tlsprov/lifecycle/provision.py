@@ -1,0 +1,359 @@
+"""The main job: issue (or reuse), install to every target, verify the live endpoint.
+
+``provision(config)`` and ``renew(config)`` tie the pieces together: the registry gives the
+provider and targets, the state store keeps lineages, the installer writes and rolls back, and
+the verifier checks the live registry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tlsprov.errors import InputError, TlsprovError, VerifyError
+from tlsprov.lifecycle.config import Config
+from tlsprov.lifecycle.lineage import LineageMeta, StateStore
+from tlsprov.models import InstallContext, IssuedBundle
+from tlsprov.pki.x509 import covers, load_cert, make_request, now_utc, san_identities
+from tlsprov.plugins.registry import ManagedProvider, Registry, default_registry
+from tlsprov.runner import CommandRunner
+
+__all__ = ["ProvisionResult", "context_for", "live_check", "provision", "wants_new_certificate"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProvisionResult:
+    """What ``provision`` or ``renew`` did for one certificate."""
+
+    hostname: str
+    provider: str
+    issued: bool
+    reason: str
+    changed: bool
+    dry_run: bool = False
+    files: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    plan: tuple[str, ...] = ()
+    verified: bool | None = None
+    meta: LineageMeta | None = None
+    backup: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (no key material)."""
+        return {
+            "hostname": self.hostname,
+            "provider": self.provider,
+            "issued": self.issued,
+            "reason": self.reason,
+            "changed": self.changed,
+            "dry_run": self.dry_run,
+            "files": list(self.files),
+            "commands": list(self.commands),
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "plan": list(self.plan),
+            "verified": self.verified,
+            "backup": self.backup,
+            "certificate": self.meta.to_json() if self.meta else None,
+            **self.extra,
+        }
+
+
+def context_for(config: Config, runner: CommandRunner | None = None) -> InstallContext:
+    """The installer context described by ``config``."""
+    h = config.harbor
+    return InstallContext(
+        root=config.install.root,
+        host=h.hostname,
+        port=h.https_port,
+        alt_names=h.alt_names,
+        harbor_dir=h.install_dir,
+        data_volume=h.data_volume,
+        client_only=config.install.client_only,
+        restart_docker=config.install.restart_docker,
+        runner=runner or CommandRunner(),
+    )
+
+
+def wants_new_certificate(
+    config: Config, existing: tuple[IssuedBundle, LineageMeta] | None
+) -> str | None:
+    """Why a new certificate is needed (``None`` when the existing one can be reused)."""
+    if existing is None:
+        return "no certificate yet"
+    bundle, meta = existing
+    if meta.provider != config.provider_name:
+        return f"provider changed from {meta.provider} to {config.provider_name}"
+    leaf = load_cert(bundle.leaf_pem)
+    dns, ips = san_identities(leaf)
+    for name in (config.harbor.hostname, *config.harbor.alt_names):
+        if not covers(dns, ips, name):
+            return f"the certificate does not cover {name}"
+    now = now_utc()
+    lifetime = (leaf.not_valid_after_utc - leaf.not_valid_before_utc).total_seconds()
+    remaining = (leaf.not_valid_after_utc - now).total_seconds()
+    if remaining <= 0:
+        return "the certificate has expired"
+    if config.renew.before.due(lifetime, remaining):
+        return f"inside the renewal window ({config.renew.before.describe()} before expiry)"
+    return None
+
+
+def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
+    """A throw-away certificate covering the configured names, for dry-run plans only.
+
+    It comes from the bundled ``selfsigned`` provider with a CA in a temporary folder, so a dry
+    run neither creates the real CA nor places an ACME order.
+    """
+    import logging
+    import tempfile
+
+    logger = logging.getLogger("tlsprov")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # the stand-in CA's "created a new CA" would mislead
+    try:
+        with tempfile.TemporaryDirectory(prefix="tlsprov-dry-run-") as tmp:
+            stand_in = registry.get_provider("selfsigned", {"ca_dir": tmp, "key_type": "ec256"})
+            return stand_in.impl.issue(
+                make_request([config.harbor.hostname, *config.harbor.alt_names], key_type="ec256")
+            )
+    finally:
+        logger.setLevel(level)
+
+
+def live_check(
+    config: Config, bundle: IssuedBundle, *, timeout: float | None = None
+) -> Callable[[], None]:
+    """A check that the live endpoint serves ``bundle``'s leaf and passes verification
+    trusting only its CA, waiting a bounded time (Harbor restarts after ``compose up``)."""
+    from tlsprov.pki.x509 import fingerprint
+
+    ca_pem = bundle.ca_pem
+    expected = fingerprint(load_cert(bundle.leaf_pem))
+
+    def check() -> None:
+        from tlsprov.pki.verify import verify_endpoint
+
+        limit = config.install.verify_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        connect = _parse_connect(config.install.connect, config.harbor.https_port)
+        delay = 0.1
+        while True:
+            report = verify_endpoint(
+                config.harbor.hostname,
+                config.harbor.https_port,
+                ca_pem=ca_pem,
+                connect=connect,
+                timeout=min(10.0, max(1.0, limit)),
+            )
+            serves_new = report.fingerprint_sha256 == expected
+            if report.ok and serves_new:
+                return
+            if time.monotonic() + delay > deadline:
+                failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+                if report.ok:
+                    failed = "it still serves another certificate (was the proxy restarted?)"
+                raise VerifyError(
+                    f"https://{config.harbor.hostname}:{config.harbor.https_port} did not pass "
+                    f"verification within {limit:g} s ({failed})",
+                    hint="check that Harbor came back up (docker compose ps), or raise "
+                    "--verify-timeout",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    return check
+
+
+def _parse_connect(value: str | None, default_port: int) -> tuple[str, int] | None:
+    if not value:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or "]" in port:
+        return value.strip("[]"), default_port
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise InputError(f"bad connect address '{value}'", hint="use ADDR[:PORT]") from None
+
+
+def provision(
+    config: Config,
+    *,
+    dry_run: bool = False,
+    verify: bool | None = None,
+    registry: Registry | None = None,
+    runner: CommandRunner | None = None,
+    force_issue: bool = False,
+    action: str = "provision",
+    lock_timeout: float = 0.0,
+) -> ProvisionResult:
+    """Issue (or reuse) the certificate, install it everywhere, and verify the live endpoint.
+
+    A failure after the first write rolls the installation back and returns the lineage to its
+    previous version, then re-raises. The state folder's lock is held throughout, so two runs
+    on one root never interleave. ``dry_run`` issues nothing and touches nothing: it shows the
+    plan for the existing certificate, or says a new one would be issued.
+    """
+    reg = registry or default_registry()
+    # Before the lock and before anything else: an unknown provider or a bad option in the
+    # config changes nothing, even when a still-valid certificate could be reused.
+    provider = reg.get_provider(config.provider_name, config.provider_options)
+    if dry_run:
+        return _provision(
+            config,
+            provider,
+            dry_run=True,
+            registry=reg,
+            runner=runner,
+            force_issue=force_issue,
+            action=action,
+            verify=verify,
+        )
+    from tlsprov.fsops import refuse_symlinks
+    from tlsprov.install.lockfile import hold_lock
+
+    if not config.install.root.is_dir():
+        raise InputError(
+            f"the install root {config.install.root} is not a folder",
+            hint="create it, or fix [install] root / --root",
+        )
+    refuse_symlinks(config.state_path, stop=config.install.root)  # e.g. a linked <root>/var
+    # Bad input (an unknown target, a broken harbor.yml, an unknown OS) must change nothing, not
+    # even the lock file: plan once as a dry run first, which writes nothing.
+    _provision(
+        config,
+        provider,
+        dry_run=True,
+        registry=reg,
+        runner=runner,
+        force_issue=force_issue,
+        action=action,
+        verify=verify,
+    )
+    with hold_lock(config.state_path, timeout=lock_timeout):
+        return _provision(
+            config,
+            provider,
+            dry_run=False,
+            registry=reg,
+            runner=runner,
+            force_issue=force_issue,
+            action=action,
+            verify=verify,
+        )
+
+
+def _provision(
+    config: Config,
+    provider: ManagedProvider,
+    *,
+    dry_run: bool,
+    verify: bool | None,
+    registry: Registry,
+    runner: CommandRunner | None,
+    force_issue: bool,
+    action: str,
+) -> ProvisionResult:
+    from tlsprov.install.engine import apply_install, plan_install
+
+    reg = registry
+    store = StateStore(config.state_path)
+    name = config.harbor.hostname
+    existing = store.load(name)
+    why_new = "forced" if force_issue else wants_new_certificate(config, existing)
+    if why_new is None and existing is not None:
+        bundle, meta = existing
+        issued = False
+        reason = "the existing certificate is still valid"
+    else:
+        reason = why_new or "no certificate yet"
+        if dry_run:  # issuing has side effects (a new CA, an ACME order): plan with a stand-in
+            bundle = placeholder_bundle(config, reg)
+        else:
+            bundle = provider.issue(
+                make_request([config.harbor.hostname, *config.harbor.alt_names])
+            )
+        meta = LineageMeta.from_bundle(name, config.provider_name, bundle)
+        issued = True
+    context = context_for(config, runner)
+    install_plan = plan_install(bundle, context, config.install.targets, registry=reg)
+    do_verify = config.install.verify if verify is None else verify
+    if dry_run:
+        from tlsprov.install.engine import render_plan
+
+        lines = render_plan(install_plan)
+        if issued:
+            lines = [
+                f"a new certificate would be issued by '{config.provider_name}' ({reason}); "
+                "this plan uses a stand-in with the same names, so file contents will differ",
+                *lines,
+            ]
+        return ProvisionResult(
+            hostname=name,
+            provider=config.provider_name,
+            issued=issued,
+            reason=reason,
+            changed=False,
+            dry_run=True,
+            plan=tuple(lines),
+            meta=None if issued else meta,
+        )
+    if issued:
+        meta = store.save(name, bundle, meta)
+    try:
+        result = apply_install(
+            install_plan,
+            state_dir=config.state_path,
+            runner=context.runner,
+            final_check=live_check(config, bundle) if do_verify else None,
+            lock_held=True,
+        )
+    except TlsprovError as exc:
+        if issued:
+            _undo_lineage(store, name, meta)
+        store.log(action, hostname=name, outcome=f"failed: {exc.one_line()}")
+        raise
+    meta = _stamp(meta, action, "ok", config.install.targets)
+    store.write_meta(name, meta)
+    store.log(action, hostname=name, outcome="ok", issued=issued, changed=result.changed)
+    return ProvisionResult(
+        hostname=name,
+        provider=config.provider_name,
+        issued=issued,
+        reason=reason,
+        changed=result.changed,
+        files=tuple(str(p) for p in result.changed_files),
+        commands=tuple(" ".join(c) for c in result.commands),
+        warnings=result.warnings,
+        notes=result.notes,
+        verified=True if do_verify else None,
+        meta=meta,
+        backup=str(result.backup_dir) if result.backup_dir else None,
+    )
+
+
+def _undo_lineage(store: StateStore, name: str, meta: LineageMeta) -> None:
+    import shutil
+
+    if meta.version > 1:
+        store.restore_previous(name)
+    else:
+        shutil.rmtree(store.live_dir(name), ignore_errors=True)
+
+
+def _stamp(meta: LineageMeta, action: str, outcome: str, targets: Sequence[str]) -> LineageMeta:
+    from dataclasses import replace
+
+    return replace(
+        meta,
+        last_action=action,
+        last_outcome=outcome,
+        last_action_at=now_utc().isoformat(timespec="seconds"),
+        targets=tuple(targets),
+    )

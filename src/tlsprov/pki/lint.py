@@ -1,0 +1,297 @@
+"""Certificate lint: the mistakes that make registries and their clients fail.
+
+:func:`lint_certificate` returns a list of :class:`Finding`. An ``"error"`` means the certificate
+should not be used (``tlsprov issue`` refuses to write it, the installer refuses to install it); a
+``"warning"`` is worth telling the user about. :func:`raise_on_errors` turns errors into a
+:class:`~tlsprov.errors.LintError`.
+
+Checks (codes in brackets):
+
+- a leaf with no subjectAltName, e.g. CN-only: Go clients reject it [``cn-only``, ``no-san``]
+- ``host`` is an IP address but there is no IP SAN [``ip-without-ip-san``]
+- ``host`` is not covered by any SAN, whatever the CN says [``host-not-covered``]
+- a CA without keyUsage [``ca-without-key-usage``, warning] or without keyCertSign
+  [``ca-without-keycertsign``]
+- expired [``expired``], not yet valid [``not-yet-valid``], expiring within ``warn_days``
+  [``expiring-soon``, warning]
+- RSA or DSA below 2048 bits, EC below 256 bits [``weak-key``]
+- SHA-1 or MD5 signature [``weak-signature``]
+- a leaf whose CN equals its CA's CN [``cn-equals-ca-cn``, warning]
+- a server leaf without the serverAuth EKU [``missing-server-auth``, warning]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from tlsprov.errors import LintError
+from tlsprov.models import Usage
+from tlsprov.pki.x509 import covers, describe_key, now_utc, parse_identity, san_identities
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+__all__ = ["Finding", "errors", "is_ca", "lint_certificate", "raise_on_errors", "warnings"]
+
+Level = Literal["error", "warning"]
+_E = TypeVar("_E", bound="x509.ExtensionType")
+
+#: Days before expiry from which ``expiring-soon`` is reported.
+EXPIRY_WARN_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One lint result.
+
+    Attributes:
+        level: ``"error"`` (do not use the certificate) or ``"warning"``.
+        code: a stable short identifier such as ``"cn-only"``.
+        message: one human line saying what is wrong.
+    """
+
+    level: Level
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The finding as a JSON-ready mapping."""
+        return {"level": self.level, "code": self.code, "message": self.message}
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    """True when ``cert`` has basicConstraints with ``CA:TRUE``."""
+    from cryptography import x509
+
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    return bc.ca
+
+
+def _common_name(name: x509.Name) -> str | None:
+    from cryptography.x509.oid import NameOID
+
+    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not attrs:
+        return None
+    value = attrs[0].value
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _ext(cert: x509.Certificate, kind: type[_E]) -> _E | None:
+    from cryptography import x509
+
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _check_validity(cert: x509.Certificate, now: dt.datetime, warn_days: int) -> list[Finding]:
+    not_before = cert.not_valid_before_utc
+    not_after = cert.not_valid_after_utc
+    if now > not_after:
+        return [Finding("error", "expired", f"expired on {not_after:%Y-%m-%d %H:%M} UTC")]
+    if now < not_before:
+        return [
+            Finding("error", "not-yet-valid", f"not valid before {not_before:%Y-%m-%d %H:%M} UTC")
+        ]
+    left = not_after - now
+    if left < dt.timedelta(days=warn_days):
+        return [
+            Finding(
+                "warning",
+                "expiring-soon",
+                f"expires in {left.days} day(s), on {not_after:%Y-%m-%d} "
+                f"(less than {warn_days} days)",
+            )
+        ]
+    return []
+
+
+def _check_key_and_signature(cert: x509.Certificate) -> list[Finding]:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+
+    found: list[Finding] = []
+    key = cert.public_key()
+    label, bits = describe_key(key)
+    minimum = 0
+    if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+        minimum = 2048
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        minimum = 256
+    if bits < minimum:
+        found.append(
+            Finding("error", "weak-key", f"{label} key of {bits} bits is too weak (< {minimum})")
+        )
+    try:
+        algo = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        algo = None
+    if isinstance(algo, hashes.SHA1 | hashes.MD5):
+        found.append(
+            Finding(
+                "error",
+                "weak-signature",
+                f"signed with {algo.name.upper()}, which clients reject; re-issue with SHA-256+",
+            )
+        )
+    return found
+
+
+def _check_ca(cert: x509.Certificate) -> list[Finding]:
+    from cryptography import x509
+
+    ku = _ext(cert, x509.KeyUsage)
+    if ku is None:
+        return [
+            Finding(
+                "warning",
+                "ca-without-key-usage",
+                "CA certificate has no keyUsage; strict verifiers (Python 3.13, "
+                "openssl -x509_strict) reject it",
+            )
+        ]
+    if not ku.key_cert_sign:
+        return [
+            Finding(
+                "error",
+                "ca-without-keycertsign",
+                "CA certificate's keyUsage lacks keyCertSign, so it cannot sign certificates",
+            )
+        ]
+    return []
+
+
+def _check_leaf(
+    cert: x509.Certificate,
+    host: str | None,
+    ca: x509.Certificate | None,
+    usage: Usage | None,
+) -> list[Finding]:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    found: list[Finding] = []
+    has_san = _ext(cert, x509.SubjectAlternativeName) is not None
+    cn = _common_name(cert.subject)
+    if not has_san:
+        if cn is not None:
+            found.append(
+                Finding(
+                    "error",
+                    "cn-only",
+                    f"certificate names '{cn}' only in the CN and has no subjectAltName; "
+                    "Go clients (docker, containerd) reject it",
+                )
+            )
+        else:
+            found.append(Finding("error", "no-san", "certificate has no subjectAltName"))
+    dns_names, ips = san_identities(cert)
+    if host is not None:
+        ident = parse_identity(host)
+        if not isinstance(ident, str) and not ips:
+            found.append(
+                Finding(
+                    "error",
+                    "ip-without-ip-san",
+                    f"{host} is an IP address but the certificate has no IP SAN",
+                )
+            )
+        elif not covers(dns_names, ips, host):
+            sans = ", ".join([*dns_names, *(str(ip) for ip in ips)]) or "none"
+            found.append(
+                Finding(
+                    "error",
+                    "host-not-covered",
+                    f"{host} is not in the certificate's subjectAltName (SANs: {sans})",
+                )
+            )
+    if ca is not None and cn is not None and cn == _common_name(ca.subject):
+        found.append(
+            Finding(
+                "warning",
+                "cn-equals-ca-cn",
+                f"the certificate's CN '{cn}' equals its CA's CN; some clients confuse them",
+            )
+        )
+    server = usage is Usage.SERVER or (usage is None and host is not None)
+    if server:
+        eku = _ext(cert, x509.ExtendedKeyUsage)
+        if eku is not None and ExtendedKeyUsageOID.SERVER_AUTH not in list(eku):
+            found.append(
+                Finding(
+                    "warning",
+                    "missing-server-auth",
+                    "extendedKeyUsage lacks serverAuth; TLS clients may refuse the server",
+                )
+            )
+    return found
+
+
+def lint_certificate(
+    cert: x509.Certificate,
+    *,
+    host: str | None = None,
+    ca: x509.Certificate | None = None,
+    usage: Usage | None = None,
+    now: dt.datetime | None = None,
+    warn_days: int = EXPIRY_WARN_DAYS,
+) -> list[Finding]:
+    """Check ``cert`` for the mistakes that break TLS clients.
+
+    Args:
+        cert: the certificate to check (a leaf or a CA).
+        host: the name or IP clients will use; enables the SAN coverage checks.
+        ca: the issuing CA, for the "leaf CN equals CA CN" check.
+        usage: how a leaf is used; ``Usage.SERVER`` enables the serverAuth check. ``None``
+            means server use when ``host`` is given, no EKU check otherwise.
+        now: the reference time (default: now, UTC).
+        warn_days: report ``expiring-soon`` when fewer days than this are left.
+
+    Returns:
+        The findings, errors and warnings in check order; empty when all is well.
+
+    Raises:
+        InputError: ``host`` is not a valid name or IP address.
+    """
+    when = now if now is not None else now_utc()
+    found = _check_validity(cert, when, warn_days)
+    found += _check_key_and_signature(cert)
+    if is_ca(cert):
+        found += _check_ca(cert)
+    else:
+        found += _check_leaf(cert, host, ca, usage)
+    return found
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    """Only the ``"error"`` findings."""
+    return [f for f in findings if f.level == "error"]
+
+
+def warnings(findings: Iterable[Finding]) -> list[Finding]:
+    """Only the ``"warning"`` findings."""
+    return [f for f in findings if f.level == "warning"]
+
+
+def raise_on_errors(findings: Sequence[Finding], *, what: str = "certificate") -> None:
+    """Raise :class:`~tlsprov.errors.LintError` if any finding is an error.
+
+    Args:
+        findings: the result of :func:`lint_certificate`.
+        what: names the checked certificate in the message, e.g. ``"issued certificate"``.
+    """
+    bad = errors(findings)
+    if bad:
+        raise LintError(
+            [f"{what}: {f.message}" for f in bad],
+            hint="nothing was written; fix the request or the CA and try again",
+        )

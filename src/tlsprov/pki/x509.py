@@ -1,0 +1,308 @@
+"""Certificate and key helpers: names, PEM parsing, key generation, fingerprints, matching."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from tlsprov.errors import InputError
+from tlsprov.models import CertificateRequest, IPAddress, KeyType, Usage
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import (
+        CertificateIssuerPrivateKeyTypes,
+        PrivateKeyTypes,
+        PublicKeyTypes,
+    )
+
+__all__ = [
+    "cert_to_pem",
+    "covers",
+    "describe_key",
+    "fingerprint",
+    "generate_key",
+    "key_matches_cert",
+    "key_to_pem",
+    "load_cert",
+    "load_certs",
+    "load_private_key",
+    "make_request",
+    "now_utc",
+    "parse_identity",
+    "san_identities",
+    "split_pem",
+]
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.DOTALL)
+
+
+def parse_identity(text: str) -> str | IPAddress:
+    """Parse a host name or IP address as typed by a user.
+
+    Returns an ``IPv4Address``/``IPv6Address`` for addresses, otherwise the name as a lower-case
+    A-label (IDNs are converted). A leading ``*.`` wildcard label is allowed. Single-label names
+    such as ``harbor`` are allowed.
+
+    Raises:
+        InputError: the text is not a valid host name or address.
+    """
+    raw = text.strip()
+    if not raw:
+        raise InputError("an empty host name was given", hint="pass a DNS name or IP address")
+    candidate = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
+    try:
+        return ipaddress.ip_address(candidate)
+    except ValueError:
+        pass
+    name = raw.rstrip(".").lower()
+    wildcard = name.startswith("*.")
+    body = name[2:] if wildcard else name
+    try:
+        ascii_name = body.encode("idna").decode("ascii") if not body.isascii() else body
+    except UnicodeError:
+        ascii_name = ""
+    labels = ascii_name.split(".") if ascii_name else []
+    if (
+        not labels
+        or len(ascii_name) > 253
+        or not all(_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise InputError(
+            f"'{text}' is not a valid host name or IP address",
+            hint="use letters, digits and '-' in dot-separated labels, e.g. harbor.example.com",
+        )
+    return f"*.{ascii_name}" if wildcard else ascii_name
+
+
+def make_request(
+    names: Iterable[str],
+    *,
+    usage: Usage = Usage.SERVER,
+    key_type: KeyType | str | None = None,
+    validity_days: int | None = None,
+) -> CertificateRequest:
+    """Build a :class:`CertificateRequest` from user-typed names and addresses.
+
+    Names are validated and normalised; addresses become IP SANs; duplicates are dropped while
+    keeping the first name first.
+    """
+    dns: list[str] = []
+    ips: list[IPAddress] = []
+    for text in names:
+        ident = parse_identity(text)
+        if isinstance(ident, str):
+            if ident not in dns:
+                dns.append(ident)
+        elif ident not in ips:
+            ips.append(ident)
+    kt = KeyType.parse(key_type) if isinstance(key_type, str) else key_type
+    return CertificateRequest(
+        dns_names=tuple(dns),
+        ip_addresses=tuple(ips),
+        usage=usage,
+        key_type=kt,
+        validity_days=validity_days,
+    )
+
+
+def generate_key(key_type: KeyType) -> CertificateIssuerPrivateKeyTypes:
+    """Generate a private key of ``key_type``."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if key_type.is_rsa:
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type.value[3:]))
+    if key_type is KeyType.EC256:
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type is KeyType.EC384:
+        return ec.generate_private_key(ec.SECP384R1())
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def key_to_pem(key: PrivateKeyTypes) -> bytes:
+    """Serialise a private key as unencrypted PKCS#8 PEM."""
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def cert_to_pem(cert: x509.Certificate) -> bytes:
+    """Serialise a certificate as PEM."""
+    from cryptography.hazmat.primitives import serialization
+
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def split_pem(data: bytes, label: str = "CERTIFICATE") -> list[bytes]:
+    """Return every PEM block of type ``label`` in ``data``, in order."""
+    wanted = label.encode()
+    return [
+        m.group(0) if m.group(0).endswith(b"\n") else m.group(0) + b"\n"
+        for m in _PEM_BLOCK.finditer(data)
+        if m.group(1) == wanted
+    ]
+
+
+def load_certs(data: bytes, *, source: str = "input") -> list[x509.Certificate]:
+    """Parse every certificate in PEM ``data``.
+
+    Raises:
+        InputError: no certificate, or a malformed one.
+    """
+    from cryptography import x509
+
+    blocks = split_pem(data)
+    if not blocks:
+        raise InputError(
+            f"{source} holds no PEM certificate",
+            hint="pass a PEM file starting with -----BEGIN CERTIFICATE-----",
+        )
+    certs = []
+    for block in blocks:
+        try:
+            certs.append(x509.load_pem_x509_certificate(block))
+        except ValueError as exc:
+            raise InputError(
+                f"{source} holds a malformed PEM certificate ({exc})",
+                hint="re-export the certificate as PEM",
+            ) from exc
+    return certs
+
+
+def load_cert(data: bytes, *, source: str = "input") -> x509.Certificate:
+    """Parse the first certificate in PEM ``data`` (see :func:`load_certs`)."""
+    return load_certs(data, source=source)[0]
+
+
+def load_private_key(
+    data: bytes,
+    *,
+    password: bytes | None = None,
+    source: str = "input",
+    skip_rsa_check: bool = False,
+) -> PrivateKeyTypes:
+    """Parse a PEM private key (PKCS#1, SEC1 or PKCS#8, optionally encrypted).
+
+    ``skip_rsa_check`` skips the costly RSA consistency check (half a second for RSA-4096);
+    only for keys the caller then matches against a certificate it trusts (a CA's own key).
+
+    Raises:
+        InputError: malformed key, missing or wrong passphrase.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    if b"-----BEGIN" not in data or b"PRIVATE KEY-----" not in data:
+        raise InputError(
+            f"{source} holds no PEM private key",
+            hint="pass a PEM key starting with -----BEGIN ... PRIVATE KEY-----",
+        )
+    encrypted = b"ENCRYPTED" in data
+    try:
+        return serialization.load_pem_private_key(
+            data,
+            password=password if encrypted else None,
+            unsafe_skip_rsa_key_validation=skip_rsa_check,
+        )
+    except TypeError as exc:
+        raise InputError(
+            f"{source} is encrypted and no passphrase was given",
+            hint="pass the passphrase (--ca-passphrase, --ca-passphrase-env or "
+            "--ca-passphrase-file)",
+        ) from exc
+    except ValueError as exc:
+        if encrypted:
+            raise InputError(
+                f"could not decrypt {source}: wrong passphrase",
+                hint="check the passphrase and try again",
+            ) from exc
+        raise InputError(
+            f"{source} holds a malformed private key", hint="re-export the key as PEM"
+        ) from exc
+    except Exception as exc:
+        raise InputError(
+            f"{source} holds an unsupported private key ({type(exc).__name__})",
+            hint="use an RSA, EC or Ed25519 key in PEM",
+        ) from exc
+
+
+def _public_der(key: PublicKeyTypes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def key_matches_cert(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
+    """True when ``key`` is the private half of ``cert``'s public key."""
+    return _public_der(key.public_key()) == _public_der(cert.public_key())
+
+
+def fingerprint(cert: x509.Certificate, algorithm: str = "sha256") -> str:
+    """Colon-separated upper-case hex fingerprint (``sha256`` or ``sha1``)."""
+    from cryptography.hazmat.primitives import hashes
+
+    algo: hashes.HashAlgorithm = hashes.SHA1() if algorithm == "sha1" else hashes.SHA256()  # noqa: S303
+    return cert.fingerprint(algo).hex(":").upper()
+
+
+def describe_key(key: PublicKeyTypes) -> tuple[str, int]:
+    """Return ``("RSA", 4096)``, ``("EC P-256", 256)``, ``("Ed25519", 256)`` and so on."""
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        names = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+        return f"EC {names.get(key.curve.name, key.curve.name)}", key.curve.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA", key.key_size
+    return type(key).__name__, 0
+
+
+def san_identities(cert: x509.Certificate) -> tuple[list[str], list[IPAddress]]:
+    """Return the DNS names and IP addresses of ``cert``'s subjectAltName (empty if none)."""
+    from cryptography import x509
+
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], []
+    ips = [
+        ip
+        for ip in san.get_values_for_type(x509.IPAddress)
+        if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address)
+    ]
+    return san.get_values_for_type(x509.DNSName), ips
+
+
+def covers(dns_names: Sequence[str], ips: Sequence[IPAddress], identity: str) -> bool:
+    """True when a SAN list covers ``identity`` (wildcards match exactly one label)."""
+    ident = parse_identity(identity)
+    if not isinstance(ident, str):
+        return ident in ips
+    for name in dns_names:
+        name = name.lower().rstrip(".")
+        if name == ident:
+            return True
+        if name.startswith("*.") and "." in ident and ident.split(".", 1)[1] == name[2:]:
+            return True
+    return False
+
+
+def now_utc() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
