@@ -63,6 +63,17 @@ class Usage(enum.Enum):
 
     SERVER = "server"
     CLIENT = "client"
+    SERVER_AND_CLIENT = "server-and-client"  # one pair used both ways (Harbor's internal TLS)
+
+    @property
+    def server(self) -> bool:
+        """True when the certificate must carry serverAuth."""
+        return self is not Usage.CLIENT
+
+    @property
+    def client(self) -> bool:
+        """True when the certificate must carry clientAuth."""
+        return self is not Usage.SERVER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

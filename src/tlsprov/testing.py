@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tlsprov.models import CertificateRequest, IssuedBundle, KeyType, Usage
+from tlsprov.models import CertificateRequest, IssuedBundle, KeyType
 from tlsprov.pki.x509 import (
     covers,
     describe_key,
@@ -215,11 +215,11 @@ def check_provider_conformance(
         eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         raise AssertionError("the leaf has no extendedKeyUsage") from None
-    if request.usage is Usage.SERVER:
+    if request.usage.server:
         _check(
             ExtendedKeyUsageOID.SERVER_AUTH in eku, "the leaf's extendedKeyUsage lacks serverAuth"
         )
-    else:
+    if request.usage.client:
         _check(
             ExtendedKeyUsageOID.CLIENT_AUTH in eku, "the leaf's extendedKeyUsage lacks clientAuth"
         )

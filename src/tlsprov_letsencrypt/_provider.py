@@ -27,7 +27,7 @@ REVOCATION_REASONS = {
 
 
 def _check_request(request: CertificateRequest, opts: AcmeOptions) -> KeyType:
-    if request.usage is Usage.CLIENT:
+    if request.usage is not Usage.SERVER:
         raise NotSupported(
             "ACME CAs such as Let's Encrypt no longer issue client (clientAuth) certificates",
             hint="issue client certificates with --provider selfsigned",

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from tlsprov.models import CertificateRequest, KeyType, Usage
+from tlsprov.models import CertificateRequest, KeyType
 from tlsprov.pki.x509 import generate_key, now_utc
 from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_errors, signature_hash
 
@@ -76,7 +76,7 @@ def build_leaf(
     """Generate a key and a server or client certificate for ``request``, signed by ``ca``.
 
     Extensions, in the order OpenSSL 3 writes the guide's ``v3.ext``, none critical: AKI (keyid),
-    basicConstraints CA:FALSE, keyUsage, extendedKeyUsage (serverAuth or clientAuth),
+    basicConstraints CA:FALSE, keyUsage, extendedKeyUsage (serverAuth, clientAuth or both),
     subjectAltName (DNS names and IP addresses), SKI. The validity never outlasts the CA.
     """
     from cryptography import x509
@@ -88,11 +88,8 @@ def build_leaf(
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
     except x509.ExtensionNotFound:
         aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key())
-    eku = (
-        ExtendedKeyUsageOID.CLIENT_AUTH
-        if request.usage is Usage.CLIENT
-        else ExtendedKeyUsageOID.SERVER_AUTH
-    )
+    ekus = [ExtendedKeyUsageOID.SERVER_AUTH] if request.usage.server else []
+    ekus += [ExtendedKeyUsageOID.CLIENT_AUTH] if request.usage.client else []
     subject = leaf_subject(request)
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in request.dns_names]
     sans += [x509.IPAddress(ip) for ip in request.ip_addresses]
@@ -109,7 +106,7 @@ def build_leaf(
             .add_extension(aki, critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False)
             .add_extension(leaf_key_usage(key_type), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
             .add_extension(x509.SubjectAlternativeName(sans), critical=len(subject) == 0)
             .add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False

@@ -18,7 +18,7 @@ from tlsprov.errors import TlsprovError
 
 __all__ = ["main"]
 
-# Sub-command modules, in --help order.
+# Sub-command modules (``internal_tls`` is the command ``internal-tls``), in --help order.
 COMMANDS: tuple[str, ...] = (
     "provision",
     "renew",
@@ -31,6 +31,7 @@ COMMANDS: tuple[str, ...] = (
     "verify",
     "rollback",
     "revoke",
+    "internal_tls",
     "plugins",
     "demo",
 )
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    module = importlib.import_module(f"tlsprov.cli.{args.command}_cmd")
+    module = importlib.import_module(f"tlsprov.cli.{args.command.replace('-', '_')}_cmd")
     try:
         return _run_guarded(module, args, out)
     finally:

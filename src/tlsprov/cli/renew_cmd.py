@@ -39,5 +39,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
     for warning in result.warnings:
         out.warn(warning)
     lines = result_lines(result) if result.issued else [f"{result.hostname}: {result.reason}"]
-    out.result({"command": "renew", "renewed": result.issued, **result.to_json()}, lines)
+    data = {"command": "renew", "renewed": result.issued, **result.to_json()}
+    if config.harbor.internal_tls.enabled:  # the same window rule, the same timer
+        from tlsprov.lifecycle.internal_tls import provision_internal
+
+        internal = provision_internal(config, renew=True, force=args.force)
+        for warning in internal.warnings:
+            out.warn(warning)
+        data["internal_tls"] = internal.to_json()
+        lines.append(f"internal TLS: {'renewed, ' if internal.issued else ''}{internal.reason}")
+        lines += [f"  ran {cmd}" for cmd in internal.commands]
+    out.result(data, lines)
     return 0

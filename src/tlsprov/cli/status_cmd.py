@@ -33,23 +33,32 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Print the status table."""
     from tlsprov.lifecycle.status import status_of_state
 
+    internal: Any = None
     if args.state_dir is not None:
         state = args.state_dir
     else:
         from tlsprov.cli._config_args import load_from_args
 
-        state = load_from_args(args, out).state_path
+        config = load_from_args(args, out)
+        state = config.state_path
+        if config.harbor.internal_tls.enabled:
+            from tlsprov.lifecycle.internal_tls import internal_tls_status
+
+            internal = internal_tls_status(config)
+            for warning in internal.warnings:
+                out.warn(warning)
     entries = list(status_of_state(state))
     lines = [f"{'NAME':<32} {'PROVIDER':<12} {'LEFT':>12}  {'VER':<4} {'TARGETS':<24} LAST"]
     lines += [entry.line() for entry in entries]
     if not entries:
         lines = [f"no managed certificates in {state}; run 'tlsprov provision'"]
-    out.result(
-        {
-            "command": "status",
-            "state_dir": str(state),
-            "certificates": [e.to_json() for e in entries],
-        },
-        lines,
-    )
+    data: dict[str, Any] = {
+        "command": "status",
+        "state_dir": str(state),
+        "certificates": [e.to_json() for e in entries],
+    }
+    if internal is not None:
+        data["internal_tls"] = internal.to_json()
+        lines += internal.lines()
+    out.result(data, lines)
     return 0

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tlsprov.models import IssuedBundle
     from tlsprov.plugins.registry import Registry
 
-__all__ = ["FileAction", "InstallPlan", "assess", "plan_install"]
+__all__ = ["FileAction", "InstallPlan", "assemble_plan", "assess", "plan_install"]
 
 OS_TRUST = "os-trust"
 
@@ -230,6 +230,27 @@ def plan_install(
 
         registry = default_registry()
     context, plans, actions = _plan_targets(bundle, context, names, registry)
+    final = _dedupe_actions(actions)
+    return InstallPlan(
+        context=context,
+        plans=tuple(plans),
+        actions=tuple(final),
+        new_dirs=_folder_modes(final),
+        warnings=tuple(warnings) + tuple(w for p in plans for w in p.warnings),
+        notes=tuple(n for p in plans for n in p.notes),
+    )
+
+
+def assemble_plan(
+    context: InstallContext, plans: Sequence[Plan], *, warnings: Sequence[str] = ()
+) -> InstallPlan:
+    """An :class:`InstallPlan` from plans made elsewhere (not by registered targets).
+
+    Raises:
+        InputError: two plans write one path with different content, or a planned path is
+            unusable.
+    """
+    actions = [assess(p.target, w, context.root) for p in plans for w in p.writes]
     final = _dedupe_actions(actions)
     return InstallPlan(
         context=context,

@@ -22,7 +22,7 @@ from tlsprov.lifecycle.schema import (
     RenewBefore,
     RenewConfig,
 )
-from tlsprov.lifecycle.validate import Validator, check_host, renew_before
+from tlsprov.lifecycle.validate import Validator, check_host, internal_tls, renew_before
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -42,7 +42,9 @@ ENV_VAR = "TLSPROV_CONFIG"
 SEARCH_PATHS = (Path("tlsprov.toml"), Path("/etc/tlsprov/tlsprov.toml"))
 
 _SECTIONS: dict[str, frozenset[str]] = {
-    "harbor": frozenset({"hostname", "https_port", "alt_names", "install_dir", "data_volume"}),
+    "harbor": frozenset(
+        {"hostname", "https_port", "alt_names", "install_dir", "data_volume", "internal_tls"}
+    ),
     "provider": frozenset({"name"}),
     "install": frozenset(
         {"root", "targets", "client_only", "verify", "verify_timeout", "restart_docker", "connect"}
@@ -143,6 +145,7 @@ def parse_config(
         alt_names=alt_names,
         install_dir=v.abs_path(harbor, "harbor.install_dir") or PurePosixPath("/opt/harbor"),
         data_volume=v.abs_path(harbor, "harbor.data_volume"),
+        internal_tls=internal_tls(v, v.table(harbor, "internal_tls")),
     )
 
     name = v.string(provider, "provider.name", required=True)

@@ -12,6 +12,7 @@ __all__ = [
     "Config",
     "HarborConfig",
     "InstallConfig",
+    "InternalTlsConfig",
     "RenewBefore",
     "RenewConfig",
 ]
@@ -40,6 +41,27 @@ class RenewBefore:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InternalTlsConfig:
+    """``[harbor.internal_tls]``: certificates between Harbor's own components.
+
+    Attributes:
+        enabled: manage Harbor's internal TLS set.
+        dir: harbor.yml's ``internal_tls.dir``, where Harbor reads the set.
+        key_type: the leaves' and the internal CA's key type (CLI spelling).
+        days: the leaves' lifetime.
+        ca_days: the internal CA's lifetime, much longer so renewing leaves keeps the CA.
+        with_trivy: issue ``trivy_adapter``; ``None`` detects it from docker-compose.yml.
+    """
+
+    enabled: bool = False
+    dir: PurePosixPath = PurePosixPath("/etc/harbor/tls/internal")
+    key_type: str = "rsa4096"
+    days: int = 365
+    ca_days: int = 3650
+    with_trivy: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HarborConfig:
     """``[harbor]``: the registry as clients see it."""
 
@@ -48,6 +70,7 @@ class HarborConfig:
     alt_names: tuple[str, ...] = ()
     install_dir: PurePosixPath = PurePosixPath("/opt/harbor")
     data_volume: PurePosixPath | None = None
+    internal_tls: InternalTlsConfig = field(default_factory=InternalTlsConfig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,10 +9,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from tlsprov.errors import ConfigError
-from tlsprov.lifecycle.schema import RenewBefore
+from tlsprov.lifecycle.schema import InternalTlsConfig, RenewBefore
 from tlsprov.pki.x509 import parse_identity
 
-__all__ = ["Validator", "check_host", "renew_before"]
+__all__ = ["Validator", "check_host", "internal_tls", "renew_before"]
+
+_INTERNAL_KEYS = frozenset({"enabled", "dir", "key_type", "days", "ca_days", "with_trivy"})
+_MAX_DAYS = 36525
 
 _BEFORE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|d|days?)?\s*$")
 
@@ -106,6 +109,12 @@ class Validator:
             raise self.error(key, "must be a positive number")
         return float(value)
 
+    def whole(self, table: Mapping[str, Any], key: str, default: int, *, maximum: int) -> int:
+        value = table.get(key.rsplit(".", 1)[-1], default)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+            raise self.error(key, f"must be a whole number from 1 to {maximum}")
+        return value
+
     def port(self, table: Mapping[str, Any], key: str, default: int) -> int:
         value = table.get(key.rsplit(".", 1)[-1], default)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
@@ -120,3 +129,41 @@ class Validator:
         if not path.is_absolute() or ".." in path.parts:
             raise self.error(key, "must be an absolute path without '..'")
         return path
+
+
+def internal_tls(v: Validator, table: Mapping[str, Any]) -> InternalTlsConfig:
+    """``[harbor.internal_tls]`` (an empty table means internal TLS is not managed)."""
+    from tlsprov.errors import InputError
+    from tlsprov.models import KeyType
+
+    key = "harbor.internal_tls"
+    for name in table:
+        if name not in _INTERNAL_KEYS:
+            raise v.error(
+                f"{key}.{name}", f"unknown key; allowed: {', '.join(sorted(_INTERNAL_KEYS))}"
+            )
+    defaults = InternalTlsConfig()
+    key_type = v.string(table, f"{key}.key_type") or defaults.key_type
+    try:
+        KeyType.parse(key_type)
+    except InputError as exc:
+        raise v.error(f"{key}.key_type", exc.message) from None
+    days = v.whole(table, f"{key}.days", defaults.days, maximum=_MAX_DAYS)
+    ca_days = v.whole(table, f"{key}.ca_days", defaults.ca_days, maximum=_MAX_DAYS)
+    if ca_days <= days:
+        raise v.error(
+            f"{key}.ca_days",
+            f"the internal CA ({ca_days} days) must outlive its leaves ({days} days), or "
+            "every renewal would need a new CA",
+        )
+    trivy = table.get("with_trivy")
+    if trivy is not None and not isinstance(trivy, bool):
+        raise v.error(f"{key}.with_trivy", "must be true or false")
+    return InternalTlsConfig(
+        enabled=v.boolean(table, f"{key}.enabled", False),
+        dir=v.abs_path(table, f"{key}.dir") or defaults.dir,
+        key_type=key_type.strip().lower(),
+        days=days,
+        ca_days=ca_days,
+        with_trivy=trivy,
+    )

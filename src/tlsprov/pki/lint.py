@@ -222,7 +222,7 @@ def _check_leaf(
                 f"the certificate's CN '{cn}' equals its CA's CN; some clients confuse them",
             )
         )
-    server = usage is Usage.SERVER or (usage is None and host is not None)
+    server = usage.server if usage is not None else host is not None
     if server:
         eku = _ext(cert, x509.ExtendedKeyUsage)
         if eku is not None and ExtendedKeyUsageOID.SERVER_AUTH not in list(eku):

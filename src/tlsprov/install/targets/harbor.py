@@ -9,7 +9,7 @@ from tlsprov.install.targets._common import file_mode, read_host_text
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
-__all__ = ["HarborTarget", "uses_trivy"]
+__all__ = ["HarborTarget", "prepare_commands", "uses_trivy"]
 
 _REFUSED_HOSTS = frozenset({"127.0.0.1", "localhost", "0.0.0.0"})  # noqa: S104 (a name check)
 _TRIVY = re.compile(r"^[ \t]+trivy-adapter:[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -99,7 +99,7 @@ class HarborTarget:
         return Plan(
             target="harbor",
             writes=writes,
-            commands=_commands(context),
+            commands=prepare_commands(context),
             warnings=_warnings(config.external_url),
             notes=(
                 "prepare renders Harbor's configuration with new internal secrets, so the whole "
@@ -108,7 +108,8 @@ class HarborTarget:
         )
 
 
-def _commands(context: InstallContext) -> tuple[CommandStep, ...]:
+def prepare_commands(context: InstallContext) -> tuple[CommandStep, ...]:
+    """``./prepare`` (``--with-trivy`` when Harbor runs Trivy), then compose down and up."""
     harbor_dir = context.harbor_dir
     compose = read_host_text(context, harbor_dir / "docker-compose.yml")
     prepare: tuple[str, ...] = ("./prepare",)
