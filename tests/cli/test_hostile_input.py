@@ -1,0 +1,88 @@
+"""Issue 11, part B: odd input from a careless operator gives one line, exit 2, nothing written.
+
+Each test runs the real CLI in-process against a sandbox root holding a Harbor install folder
+(harbor.yml from Harbor's template, a ``prepare`` script) and compares snapshots of the root,
+the state folder and the bundle before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HARBOR_TMPL = Path(__file__).parents[1] / "data" / "harbor" / "harbor.yml.tmpl"
+
+
+@dataclass
+class Box:
+    """A sandbox root with Harbor in /opt/harbor, a bundle for harbor.test and a state folder."""
+
+    root: Path
+    bundle: Path
+    state: Path
+    ca: Path
+    tmp: Path
+
+    def install(self, *extra: str, host: str = "harbor.test") -> list[str]:
+        return [
+            "install", "--bundle", str(self.bundle), "--host", host, "--root", str(self.root),
+            "--state-dir", str(self.state), *extra,
+        ]  # fmt: skip
+
+
+@pytest.fixture
+def box(cli, make_ca, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Box:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    monkeypatch.setenv("PATH", str(empty_bin))  # no real docker or systemctl is ever run
+    root = tmp_path / "root"
+    harbor = root / "opt" / "harbor"
+    harbor.mkdir(parents=True)
+    (harbor / "harbor.yml").write_bytes(HARBOR_TMPL.read_bytes())
+    (harbor / "prepare").write_text("#!/bin/sh\nexit 0\n")
+    (harbor / "prepare").chmod(0o755)
+    ca = make_ca("ca")
+    bundle = tmp_path / "bundle"
+    res = cli(
+        "issue", "harbor.test", "--alt-name", "*.harbor.test", "--alt-name", "::1",
+        "--ca-dir", ca, "--out", bundle, "--key-type", "ec256",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    return Box(root=root, bundle=bundle, state=tmp_path / "state", ca=ca, tmp=tmp_path)
+
+
+@pytest.fixture
+def refused(cli, tree, box: Box) -> Callable[..., str]:
+    """``refused(*argv)`` runs the CLI, asserts one line, exit 2 and no change; returns the line."""
+
+    def run(*argv: str, watch: tuple[Path, ...] = ()) -> str:
+        paths = (box.root, box.bundle, box.ca, box.state, *watch)
+        before = tree(*paths)
+        res = cli(*argv)
+        assert res.code == 2, (res.code, res.err)
+        assert len(res.err_lines) == 1, res.err
+        assert "internal error" not in res.err and "Traceback" not in res.err
+        assert res.err_lines[0].startswith("tlsprov: error: ")
+        assert tree(*paths) == before
+        return res.err_lines[0]
+
+    return run
+
+
+def test_install_refuses_a_wildcard_host(box: Box, refused: Callable[..., str]) -> None:
+    # item 11: harbor.yml got hostname '*.harbor.test' and certs.d/*.harbor.test/ appeared
+    line = refused(*box.install("--targets", "harbor", host="*.harbor.test"))
+    assert "wildcard" in line
+    line = refused(*box.install("--targets", "docker,podman", host="*.harbor.test"))
+    assert "wildcard" in line
+
+
+def test_install_refuses_ipv6_loopback_as_harbor_hostname(
+    box: Box, refused: Callable[..., str]
+) -> None:
+    # item 11: '::1' became Harbor's hostname
+    line = refused(*box.install("--targets", "harbor", host="::1"))
+    assert "'::1'" in line and "loopback" in line
