@@ -167,13 +167,22 @@ class HarborYml:
     def enable_https(
         self, *, hostname: str, port: int, certificate: PurePosixPath, private_key: PurePosixPath
     ) -> None:
-        """Set ``hostname`` and an enabled ``https`` block; keep ``data_volume`` plain."""
+        """Set ``hostname`` and an enabled ``https`` block; keep ``data_volume`` plain.
+
+        An ``https`` block that is a YAML anchor or alias is replaced by its own copy first.
+        """
         from ruamel.yaml.comments import CommentedMap
         from ruamel.yaml.scalarstring import PlainScalarString
 
         doc = self.doc
         doc["hostname"] = hostname
         https = doc.get("https")
+        if isinstance(https, dict) and getattr(getattr(https, "anchor", None), "value", None):
+            # an anchored block ('https: *tls' or 'https: &tls' used elsewhere) is shared:
+            # give https its own explicit copy so the other user keeps its values
+            own = CommentedMap()
+            own.update(https.items())
+            doc["https"] = https = own
         if not isinstance(https, dict):
             https = CommentedMap()
             if "https" in doc:
