@@ -160,7 +160,8 @@ def parse_config(
         else:
             v.warn(f"provider.{key}", f"unknown key; provider options go in [provider.{name}]")
 
-    root_raw = str((overrides or {}).get("root") or v.string(install, "install.root") or "/")
+    file_root = v.abs_path(install, "install.root")  # never relative to the current folder
+    root_raw = str((overrides or {}).get("root") or file_root or "/")
     targets = v.string_list(install, "install.targets") or DEFAULT_TARGETS
     install_cfg = InstallConfig(
         root=Path(root_raw),

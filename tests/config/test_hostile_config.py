@@ -1,0 +1,51 @@
+"""Issue 11, part B: config values a careless operator writes are refused in one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tlsprov.cli import main
+from tlsprov.errors import ConfigError
+from tlsprov.lifecycle.config import load_config
+from tlsprov.testing import tree_snapshot
+
+MINIMAL = '[harbor]\nhostname = "harbor.test"\n[provider]\nname = "selfsigned"\n'
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], *watch: Path) -> str:
+    before = [tree_snapshot(p) for p in watch]
+    code = main(argv)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert len(err) == 1, err
+    assert "internal error" not in err[0]
+    assert [tree_snapshot(p) for p in watch] == before
+    return err[0]
+
+
+@pytest.mark.parametrize("root", ["sandbox", "./sandbox", "/srv/../sandbox"])
+def test_a_relative_install_root_is_refused(tmp_path: Path, root: str) -> None:
+    # issue 11 item 13: a relative [install] root was taken relative to the current folder
+    path = _write(tmp_path / "c.toml", MINIMAL + f'[install]\nroot = "{root}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "install.root: must be an absolute path without '..'" in info.value.message
+
+
+def test_a_relative_install_root_writes_nothing_in_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    path = _write(tmp_path / "c.toml", MINIMAL + '[install]\nroot = "sandbox"\n')
+    line = _refused(["provision", "--config", str(path), "--dry-run"], capsys, cwd)
+    assert "install.root" in line and "absolute" in line
