@@ -145,3 +145,12 @@ def test_helpers_split_and_raise(certs):
     assert info.value.problems[0].startswith("issued certificate: ")
     assert info.value.exit_code == 2
     raise_on_errors(warnings(found))  # warnings alone pass
+
+
+def test_missing_key_identifiers(certs):
+    # issue 11 item 14: strict verifiers (and 'tlsprov verify') need AKI on a leaf, SKI on a CA
+    bare = certs.build(sans=SANS, aki=False)
+    assert codes(lint_certificate(bare)) == {"missing-aki": "error"}
+    assert "authorityKeyIdentifier" in lint_certificate(bare)[0].message
+    assert lint_certificate(certs.build(sans=SANS)) == []
+    assert lint_certificate(certs.build(sans=SANS, aki=False, self_signed=True)) == []

@@ -18,6 +18,9 @@ Checks (codes in brackets):
 - SHA-1 or MD5 signature [``weak-signature``]
 - a leaf whose CN equals its CA's CN [``cn-equals-ca-cn``, warning]
 - a server leaf without the serverAuth EKU [``missing-server-auth``, warning]
+- a certificate not signed by itself without authorityKeyIdentifier [``missing-aki``], a CA
+  without subjectKeyIdentifier [``ca-without-ski``]: strict verifiers (``tlsprov verify``,
+  Python 3.13, ``openssl verify -x509_strict``) reject the chain
 """
 
 from __future__ import annotations
@@ -146,6 +149,28 @@ def _check_key_and_signature(cert: x509.Certificate) -> list[Finding]:
     return found
 
 
+_STRICT = "strict verifiers (tlsprov verify, Python 3.13, openssl -x509_strict) reject it"
+
+
+def _check_key_ids(cert: x509.Certificate) -> list[Finding]:
+    from cryptography import x509
+
+    found: list[Finding] = []
+    if cert.issuer != cert.subject and _ext(cert, x509.AuthorityKeyIdentifier) is None:
+        found.append(
+            Finding("error", "missing-aki", f"certificate has no authorityKeyIdentifier; {_STRICT}")
+        )
+    if is_ca(cert) and _ext(cert, x509.SubjectKeyIdentifier) is None:
+        found.append(
+            Finding(
+                "error",
+                "ca-without-ski",
+                f"CA certificate has no subjectKeyIdentifier; {_STRICT}",
+            )
+        )
+    return found
+
+
 def _check_ca(cert: x509.Certificate) -> list[Finding]:
     from cryptography import x509
 
@@ -265,6 +290,7 @@ def lint_certificate(
     when = now if now is not None else now_utc()
     found = _check_validity(cert, when, warn_days)
     found += _check_key_and_signature(cert)
+    found += _check_key_ids(cert)
     if is_ca(cert):
         found += _check_ca(cert)
     else:

@@ -1,0 +1,71 @@
+"""The install-time bundle check and ``tlsprov verify`` agree on what a strict client accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from tlsprov.errors import LintError
+from tlsprov.models import IssuedBundle
+from tlsprov.pki.bundlecheck import check_bundle
+from tlsprov.pki.verify import verify_endpoint
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _without(cert: x509.Certificate, key: Any, kind: type[x509.ExtensionType]) -> x509.Certificate:
+    """``cert`` re-signed by ``key`` with the ``kind`` extension left out."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(cert.subject)
+        .issuer_name(cert.issuer)
+        .public_key(cert.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(cert.not_valid_before_utc)
+        .not_valid_after(cert.not_valid_after_utc)
+    )
+    for ext in cert.extensions:
+        if not isinstance(ext.value, kind):
+            builder = builder.add_extension(ext.value, critical=ext.critical)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _handshake_ok(serve: Any, bundle: IssuedBundle, ca_pem: bytes) -> bool:
+    server = serve(bundle)
+    port = server.server_address[1]
+    report = verify_endpoint("harbor.test", port, ca_pem=ca_pem, connect=("127.0.0.1", port))
+    return next(c for c in report.checks if c.name == "handshake").ok
+
+
+def test_a_leaf_without_authority_key_identifier_is_refused_as_verify_would(ca, kit, serve) -> None:
+    # issue 11 item 14: install accepted it, then 'tlsprov verify' rejected the handshake
+    good = ca.bundle(["harbor.test"])
+    assert check_bundle(good, host="harbor.test") == []
+    assert _handshake_ok(serve, good, ca.pem)
+
+    key, leaf = ca.leaf(["harbor.test"])
+    bare = _without(leaf, ca.key, x509.AuthorityKeyIdentifier)
+    bundle = IssuedBundle(private_key_pem=kit.key_pem(key), leaf_pem=_pem(bare), ca_pem=ca.pem)
+    assert not _handshake_ok(serve, bundle, ca.pem)
+    with pytest.raises(LintError) as info:
+        check_bundle(bundle, host="harbor.test")
+    line = info.value.one_line()
+    assert "authorityKeyIdentifier" in line and "strict" in line
+
+
+def test_a_ca_without_subject_key_identifier_is_refused_as_verify_would(ca, kit, serve) -> None:
+    # issue 11 item 14, the CA side of the same strict rule
+    bare_ca = _without(ca.cert, ca.key, x509.SubjectKeyIdentifier)
+    key, leaf = ca.leaf(["harbor.test"])
+    bundle = IssuedBundle(
+        private_key_pem=kit.key_pem(key), leaf_pem=_pem(leaf), ca_pem=_pem(bare_ca)
+    )
+    assert not _handshake_ok(serve, bundle, _pem(bare_ca))
+    with pytest.raises(LintError) as info:
+        check_bundle(bundle, host="harbor.test")
+    assert "subjectKeyIdentifier" in info.value.one_line()
