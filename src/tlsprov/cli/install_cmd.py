@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tlsprov.cli._numbers import seconds
 from tlsprov.cli._output import Output
 
 __all__ = ["add_parser", "run"]
@@ -94,7 +95,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--lock-timeout",
-        type=float,
+        type=seconds(zero=True),
         default=0.0,
         metavar="S",
         help="wait this long for another run's lock",

@@ -9,6 +9,7 @@ failed checks in the :class:`VerifyReport`; only bad arguments raise.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ def _validate(host: str, port: int, connect: tuple[str, int], timeout: float) ->
             raise InputError(f"{what} {value} is out of range", hint="use 1 to 65535")
     if not connect[0]:
         raise InputError("an empty connect address was given", hint="pass ADDR[:PORT]")
-    if not timeout > 0:
+    if not (timeout > 0 and math.isfinite(timeout)):
         raise InputError(f"timeout must be positive, got {timeout}")
     return str(ident)
 
