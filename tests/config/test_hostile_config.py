@@ -20,6 +20,19 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+HARBOR_TMPL = Path(__file__).parents[1] / "data" / "harbor" / "harbor.yml.tmpl"
+
+
+def _harbor_root(root: Path) -> Path:
+    """A sandbox root with Harbor's template harbor.yml and a prepare script in /opt/harbor."""
+    harbor = root / "opt" / "harbor"
+    harbor.mkdir(parents=True)
+    (harbor / "harbor.yml").write_bytes(HARBOR_TMPL.read_bytes())
+    (harbor / "prepare").write_text("#!/bin/sh\nexit 0\n")
+    (harbor / "prepare").chmod(0o755)
+    return root
+
+
 def _refused(argv: list[str], capsys: pytest.CaptureFixture[str], *watch: Path) -> str:
     before = [tree_snapshot(p) for p in watch]
     code = main(argv)
@@ -49,3 +62,21 @@ def test_a_relative_install_root_writes_nothing_in_the_current_folder(
     path = _write(tmp_path / "c.toml", MINIMAL + '[install]\nroot = "sandbox"\n')
     line = _refused(["provision", "--config", str(path), "--dry-run"], capsys, cwd)
     assert "install.root" in line and "absolute" in line
+
+
+@pytest.mark.parametrize("days", ["3000000", "12345678901234567890123", "36526"])
+def test_an_overflowing_day_count_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, days: str
+) -> None:
+    # issue 11 item 19: 'days = 3000000' ended in 'internal error: OverflowError'
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # never a real docker or systemctl
+    ca_dir = tmp_path / "ca"
+    root = _harbor_root(tmp_path / "root")
+    path = _write(
+        tmp_path / "c.toml",
+        MINIMAL + f'[provider.selfsigned]\nca_dir = "{ca_dir}"\nkey_type = "ec256"\n'
+        f"days = {days}\n",
+    )
+    line = _refused(["provision", "--config", str(path), "--root", str(root)], capsys, tmp_path)
+    assert "provider.selfsigned" in line and "days" in line and "36525" in line
+    assert not ca_dir.exists()
