@@ -86,3 +86,23 @@ def test_install_refuses_ipv6_loopback_as_harbor_hostname(
     # item 11: '::1' became Harbor's hostname
     line = refused(*box.install("--targets", "harbor", host="::1"))
     assert "'::1'" in line and "loopback" in line
+
+
+@pytest.mark.parametrize(
+    ("target", "folder"),
+    [
+        ("docker", "etc/docker/certs.d/harbor.test"),
+        ("podman", "etc/containers/certs.d/harbor.test"),
+        ("containerd", "etc/containerd/certs.d/harbor.test"),
+        ("harbor", "data/cert"),
+    ],
+)
+def test_a_target_folder_that_is_a_file(
+    box: Box, refused: Callable[..., str], target: str, folder: str
+) -> None:
+    # item 20: a certs.d host folder that is a regular file ended in NotADirectoryError
+    path = box.root / folder
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("I am a file\n")
+    line = refused(*box.install("--targets", target))
+    assert f"/{folder} is a file, not a folder" in line

@@ -29,6 +29,14 @@ def read_host_text(context: InstallContext, path: PurePosixPath) -> str | None:
         return real.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        blocking = next(
+            (p for p in reversed(path.parents) if context.host_path(p).is_file()), path.parent
+        )
+        raise InputError(
+            f"{blocking} is a file, not a folder",
+            hint=f"move it out of the way (tlsprov reads and writes {path} inside it)",
+        ) from None
     except IsADirectoryError:
         raise InputError(
             f"{path} is a folder, not a file", hint=f"remove or rename {path}"
