@@ -106,3 +106,22 @@ def test_a_target_folder_that_is_a_file(
     path.write_text("I am a file\n")
     line = refused(*box.install("--targets", target))
     assert f"/{folder} is a file, not a folder" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "yml_volume", "expected"),
+    [
+        ((), "/data/../srv", "data_volume '/data/../srv'"),
+        (("--data-volume", "/data/../srv"), None, "--data-volume"),
+        (("--harbor-dir", "/opt/../opt/harbor"), None, "--harbor-dir"),
+    ],
+)
+def test_dotdot_in_harbor_paths_is_a_user_error(
+    box: Box, refused: Callable[..., str], extra: tuple[str, ...], yml_volume, expected: str
+) -> None:
+    # item 21: 'internal error: ValueError: plan paths must not contain '..''
+    if yml_volume is not None:
+        yml = box.root / "opt/harbor/harbor.yml"
+        yml.write_text(yml.read_text().replace("data_volume: /data", f"data_volume: {yml_volume}"))
+    line = refused(*box.install("--targets", "harbor", *extra))
+    assert expected in line and "'..'" in line

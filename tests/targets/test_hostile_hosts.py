@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pytest
 from ruamel.yaml import YAML
 
@@ -92,3 +94,12 @@ def test_an_anchored_https_block_keeps_its_alias_user(
     data = YAML(typ="safe").load(out)
     assert data["backup_tls"]["certificate"] == "/old/cert.crt"
     assert data["https"]["certificate"] == "/data/cert/harbor.test.crt"
+
+
+@pytest.mark.parametrize("field", ["harbor_dir", "data_volume"])
+def test_harbor_refuses_dotdot_folders(harbor_install, ctx, bundle, plan_of, field) -> None:
+    # issue 11 item 21, for library callers that build the InstallContext themselves
+    harbor_install("tmpl")
+    value = PurePosixPath("/opt/../opt/harbor" if field == "harbor_dir" else "/data/../srv")
+    with pytest.raises(InputError, match=r"has a '\.\.' part"):
+        plan_of(HarborTarget(), bundle, ctx(**{field: value}))

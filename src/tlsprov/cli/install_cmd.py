@@ -27,8 +27,10 @@ def _port(text: str) -> int:
 
 def _abs_host_path(text: str) -> PurePosixPath:
     path = PurePosixPath(text)
-    if not path.is_absolute():
-        raise argparse.ArgumentTypeError(f"'{text}' must be an absolute path on the host")
+    if not path.is_absolute() or ".." in path.parts:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' must be an absolute path on the host without '..'"
+        )
     return path
 
 

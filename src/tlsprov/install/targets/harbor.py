@@ -38,6 +38,15 @@ class HarborTarget:
                 hint="drop --client-only or the harbor target",
             )
         _check_hostname(context.host)
+        for what, folder in (
+            ("harbor_dir", context.harbor_dir),
+            ("data_volume", context.data_volume),
+        ):
+            if folder is not None and ".." in folder.parts:
+                raise InputError(
+                    f"Harbor's {what} {folder} has a '..' part",
+                    hint="give the folder as an absolute path without '..'",
+                )
         harbor_dir = context.harbor_dir
         yml_path = harbor_dir / "harbor.yml"
         text = read_host_text(context, yml_path)

@@ -145,15 +145,15 @@ class HarborYml:
         """``data_volume`` as Harbor's prepare reads it (default ``/data``).
 
         Raises:
-            InputError: the value is not an absolute path.
+            InputError: the value is not an absolute path, or has a '..' part.
         """
         value = self.doc.get("data_volume")
         if value is None or value == "":
             return _DEFAULT_DATA_VOLUME
         path = PurePosixPath(str(value))
-        if not path.is_absolute():
+        if not path.is_absolute() or ".." in path.parts:
             raise InputError(
-                f"{self.source}: data_volume {value!r} is not an absolute path",
+                f"{self.source}: data_volume {value!r} is not an absolute path without '..'",
                 hint="set data_volume to an absolute host path such as /data",
             )
         return path
