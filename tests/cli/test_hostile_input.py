@@ -125,3 +125,24 @@ def test_dotdot_in_harbor_paths_is_a_user_error(
         yml.write_text(yml.read_text().replace("data_volume: /data", f"data_volume: {yml_volume}"))
     line = refused(*box.install("--targets", "harbor", *extra))
     assert expected in line and "'..'" in line
+
+
+def test_an_encrypted_bundle_key_hint_names_no_foreign_option(
+    box: Box, refused: Callable[..., str]
+) -> None:
+    # item 23: the hint named --ca-passphrase..., options 'install' does not have
+    from cryptography.hazmat.primitives import serialization
+
+    key_path = box.bundle / "harbor.test.key"
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    line = refused(*box.install("--targets", "docker"))
+    assert "harbor.test.key is encrypted" in line
+    assert "--ca-passphrase" not in line
+    assert "openssl pkey" in line

@@ -13,7 +13,16 @@ from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir, refuse_symlinks
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.x509 import key_matches_cert, load_certs, load_private_key, split_pem
 
-__all__ = ["bundle_basename", "bundle_files", "read_bundle", "write_bundle"]
+__all__ = ["bundle_basename", "bundle_files", "plain_key_hint", "read_bundle", "write_bundle"]
+
+
+def plain_key_hint(stem: str) -> str:
+    """What to do with an encrypted bundle key: servers read keys without a passphrase."""
+    return (
+        "Harbor and the registry clients read the key without a passphrase, so decrypt it "
+        f"first: openssl pkey -in {stem}.key -out {stem}.plain.key, then put that file "
+        f"in place of {stem}.key (mode 0600)"
+    )
 
 
 def bundle_basename(name: str) -> str:
@@ -85,7 +94,9 @@ def read_bundle(folder: Path, name: str | None = None) -> IssuedBundle:
     key_pem = _read(folder / f"{stem}.key")
     chain_data = _read(folder / f"{stem}.crt")
     ca_data = _read(folder / "ca.crt")
-    key = load_private_key(key_pem, source=str(folder / f"{stem}.key"))
+    key = load_private_key(
+        key_pem, source=str(folder / f"{stem}.key"), encrypted_hint=plain_key_hint(stem)
+    )
     certs = load_certs(chain_data, source=str(folder / f"{stem}.crt"))
     load_certs(ca_data, source=str(folder / "ca.crt"))
     if not key_matches_cert(key, certs[0]):

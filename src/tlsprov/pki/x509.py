@@ -211,11 +211,14 @@ def load_private_key(
     password: bytes | None = None,
     source: str = "input",
     skip_rsa_check: bool = False,
+    encrypted_hint: str | None = None,
 ) -> PrivateKeyTypes:
     """Parse a PEM private key (PKCS#1, SEC1 or PKCS#8, optionally encrypted).
 
     ``skip_rsa_check`` skips the costly RSA consistency check (half a second for RSA-4096);
     only for keys the caller then matches against a certificate it trusts (a CA's own key).
+    ``encrypted_hint`` is what to do about an encrypted key given without a passphrase (the
+    default names the CA passphrase options).
 
     Raises:
         InputError: malformed key, missing or wrong passphrase.
@@ -237,8 +240,8 @@ def load_private_key(
     except TypeError as exc:
         raise InputError(
             f"{source} is encrypted and no passphrase was given",
-            hint="pass the passphrase (--ca-passphrase, --ca-passphrase-env or "
-            "--ca-passphrase-file)",
+            hint=encrypted_hint
+            or "pass the passphrase (--ca-passphrase, --ca-passphrase-env or --ca-passphrase-file)",
         ) from exc
     except ValueError as exc:
         if encrypted:
