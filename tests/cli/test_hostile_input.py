@@ -146,3 +146,12 @@ def test_an_encrypted_bundle_key_hint_names_no_foreign_option(
     assert "harbor.test.key is encrypted" in line
     assert "--ca-passphrase" not in line
     assert "openssl pkey" in line
+
+
+def test_a_chain_in_the_wrong_order_says_so(box: Box, refused: Callable[..., str]) -> None:
+    # item 24: issuer before leaf was reported as "the key does not match"
+    crt = box.bundle / "harbor.test.crt"
+    crt.write_bytes((box.bundle / "ca.crt").read_bytes() + crt.read_bytes())
+    line = refused(*box.install("--targets", "docker"))
+    assert "wrong order" in line and "does not match" not in line
+    assert "certificate 2 of 2" in line

@@ -69,3 +69,19 @@ def test_a_ca_without_subject_key_identifier_is_refused_as_verify_would(ca, kit,
     with pytest.raises(LintError) as info:
         check_bundle(bundle, host="harbor.test")
     assert "subjectKeyIdentifier" in info.value.one_line()
+
+
+def test_check_bundle_names_a_chain_in_the_wrong_order(ca) -> None:
+    # issue 11 item 24, for library callers: the leaf came after its issuer
+    inter = ca.intermediate()
+    good = inter.bundle(["harbor.test"], chain=[inter], ca_pem=ca.pem)
+    swapped = IssuedBundle(
+        private_key_pem=good.private_key_pem,
+        leaf_pem=good.chain_pem[0],
+        chain_pem=(good.leaf_pem,),
+        ca_pem=ca.pem,
+    )
+    with pytest.raises(LintError) as info:
+        check_bundle(swapped, host="harbor.test")
+    assert "wrong order" in info.value.one_line()
+    assert "does not match" not in info.value.one_line()

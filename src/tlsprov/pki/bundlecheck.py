@@ -161,7 +161,14 @@ def check_bundle(
     problems: list[str] = []
     warnings: list[str] = []
     if not key_matches_cert(key, leaf):
-        problems.append("the private key does not match the certificate")
+        position = next((i for i, c in enumerate(chain, 2) if key_matches_cert(key, c)), None)
+        if position is None:
+            problems.append("the private key does not match the certificate")
+        else:
+            problems.append(
+                f"the chain is in the wrong order: the key's certificate is certificate "
+                f"{position} of {len(chain) + 1} (put the leaf first, then each issuer)"
+            )
     problems += _chain_problems(leaf, chain, ca)
     for cert, what, name in [
         (leaf, "certificate", host),

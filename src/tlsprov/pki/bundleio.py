@@ -7,11 +7,16 @@ A bundle folder for host ``H`` holds ``H.key`` (0600), ``H.crt`` (leaf then inte
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
 from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir, refuse_symlinks, write_private
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.x509 import key_matches_cert, load_certs, load_private_key, split_pem
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 __all__ = ["bundle_basename", "bundle_files", "plain_key_hint", "read_bundle", "write_bundle"]
 
@@ -82,6 +87,18 @@ def _find_stem(folder: Path) -> str:
     return stems[0]
 
 
+def _refuse_order(key: PrivateKeyTypes, certs: list[x509.Certificate], name: str) -> None:
+    """Raise when the key's certificate is in ``certs`` but not first (a chain out of order)."""
+    for index, cert in enumerate(certs[1:], start=2):
+        if key_matches_cert(key, cert):
+            raise InputError(
+                f"{name} has its certificates in the wrong order: the one for this key is "
+                f"certificate {index} of {len(certs)}",
+                hint=f"put that leaf first in {name}, then each issuer in turn (leaf, "
+                "intermediates; the root goes in ca.crt)",
+            )
+
+
 def read_bundle(folder: Path, name: str | None = None) -> IssuedBundle:
     """Read a bundle folder written by :func:`write_bundle` (or by hand in the same layout).
 
@@ -100,6 +117,7 @@ def read_bundle(folder: Path, name: str | None = None) -> IssuedBundle:
     certs = load_certs(chain_data, source=str(folder / f"{stem}.crt"))
     load_certs(ca_data, source=str(folder / "ca.crt"))
     if not key_matches_cert(key, certs[0]):
+        _refuse_order(key, certs, f"{stem}.crt")
         raise InputError(
             f"{folder / f'{stem}.key'} does not match the certificate in {stem}.crt",
             hint="issue the bundle again or put the matching key beside it",
