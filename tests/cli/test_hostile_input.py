@@ -155,3 +155,23 @@ def test_a_chain_in_the_wrong_order_says_so(box: Box, refused: Callable[..., str
     line = refused(*box.install("--targets", "docker"))
     assert "wrong order" in line and "does not match" not in line
     assert "certificate 2 of 2" in line
+
+
+@pytest.mark.parametrize(
+    ("host", "name", "port"),
+    [("harbor.test:443", "harbor.test", "443"), ("[::1]:8443", "::1", "8443")],
+)
+def test_a_host_with_a_port_says_use_port(
+    box: Box, refused: Callable[..., str], host: str, name: str, port: str
+) -> None:
+    # item 25: '--host harbor.test:443' was "not a valid host name"
+    line = refused(*box.install("--targets", "docker", host=host))
+    assert f"--host {name} --port {port}" in line
+
+
+def test_a_config_hostname_with_a_port_says_use_https_port(tmp_path: Path, cli) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[harbor]\nhostname = "harbor.test:8443"\n[provider]\nname = "selfsigned"\n')
+    res = cli("status", "--config", config)
+    assert res.code == 2 and len(res.err_lines) == 1
+    assert "https_port = 8443" in res.err

@@ -114,10 +114,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from tlsprov.install.rollback import recover_interrupted
     from tlsprov.models import InstallContext
     from tlsprov.pki.bundleio import read_bundle
-    from tlsprov.pki.x509 import parse_identity
+    from tlsprov.pki.x509 import parse_identity, port_suffix
     from tlsprov.plugins.registry import default_registry
     from tlsprov.runner import CommandRunner
 
+    split = port_suffix(args.host)
+    if split is not None:
+        raise InputError(
+            f"--host '{args.host}' includes a port",
+            hint=f"pass --host {split[0]} --port {split[1]}",
+        )
     host = str(parse_identity(args.host))
     if args.client_bundle is not None and not args.client_only:
         out.warn("--client-bundle is meant for client hosts; installing it anyway")

@@ -10,7 +10,7 @@ from typing import Any
 
 from tlsprov.errors import ConfigError
 from tlsprov.lifecycle.schema import RenewBefore
-from tlsprov.pki.x509 import parse_identity
+from tlsprov.pki.x509 import parse_identity, port_suffix
 
 __all__ = ["Validator", "check_host", "renew_before"]
 
@@ -42,6 +42,14 @@ def renew_before(v: Validator, value: object) -> RenewBefore:
 def check_host(v: Validator, key: str, value: str) -> None:
     from tlsprov.errors import InputError
 
+    split = port_suffix(value)
+    if split is not None:
+        fix = (
+            f'write hostname = "{split[0]}" and https_port = {split[1]} in [harbor]'
+            if key == "harbor.hostname"
+            else f"list the name alone ({split[0]}); the port is [harbor] https_port"
+        )
+        raise v.error(key, f"'{value}' includes a port; {fix}")
     try:
         parse_identity(value)
     except InputError as exc:

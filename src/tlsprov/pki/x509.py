@@ -33,6 +33,7 @@ __all__ = [
     "make_request",
     "now_utc",
     "parse_identity",
+    "port_suffix",
     "san_identities",
     "split_pem",
 ]
@@ -75,6 +76,26 @@ def parse_identity(text: str) -> str | IPAddress:
             hint="use letters, digits and '-' in dot-separated labels, e.g. harbor.example.com",
         )
     return f"*.{ascii_name}" if wildcard else ascii_name
+
+
+_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<name>[^:\[\]]+)):(?P<port>\d{1,5})$")
+
+
+def port_suffix(text: str) -> tuple[str, str] | None:
+    """``(host, port)`` when ``text`` is a valid host followed by ``:PORT``, else None.
+
+    For messages that tell a user to pass the port separately; ``harbor.test:443`` gives
+    ``("harbor.test", "443")``, ``[::1]:8443`` gives ``("::1", "8443")``.
+    """
+    match = _HOST_PORT.match(text.strip())
+    if match is None:
+        return None
+    host = match.group("v6") or match.group("name")
+    try:
+        parse_identity(host)
+    except InputError:
+        return None
+    return host, match.group("port")
 
 
 def _idna_2008(body: str, text: str) -> str:
