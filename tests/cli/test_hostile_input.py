@@ -175,3 +175,23 @@ def test_a_config_hostname_with_a_port_says_use_https_port(tmp_path: Path, cli) 
     res = cli("status", "--config", config)
     assert res.code == 2 and len(res.err_lines) == 1
     assert "https_port = 8443" in res.err
+
+
+def test_bundle_given_as_a_file(box: Box, refused: Callable[..., str]) -> None:
+    # item 26: '--bundle FILE' said "does not exist"
+    args = box.install("--targets", "docker")
+    args[args.index("--bundle") + 1] = str(box.bundle / "harbor.test.crt")
+    line = refused(*args)
+    assert "is a file, not a folder" in line and "does not exist" not in line
+    assert f"the folder that holds it ({box.bundle})" in line
+
+
+def test_config_given_as_a_folder(tmp_path: Path, cli) -> None:
+    # item 26: '--config DIR' said "does not exist"
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    (folder / "tlsprov.toml").write_text("")
+    res = cli("status", "--config", folder)
+    assert res.code == 2 and len(res.err_lines) == 1
+    assert "is a folder, not a file" in res.err and "does not exist" not in res.err
+    assert f"--config {folder / 'tlsprov.toml'}" in res.err

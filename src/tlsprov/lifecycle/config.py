@@ -68,6 +68,15 @@ def find_config(
     for explicit, origin in ((path, "--config"), (env.get(ENV_VAR), ENV_VAR)):
         if explicit:
             candidate = Path(explicit)
+            if candidate.is_dir():
+                inside = candidate / "tlsprov.toml"
+                how = (
+                    f"pass --config {inside}" if origin == "--config" else f"set {origin}={inside}"
+                )
+                raise ConfigError(
+                    f"config {candidate} (from {origin}) is a folder, not a file",
+                    hint=how if inside.is_file() else "name the tlsprov.toml file itself",
+                )
             if not candidate.is_file():
                 raise ConfigError(
                     f"config file {candidate} (from {origin}) does not exist",

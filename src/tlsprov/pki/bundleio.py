@@ -105,6 +105,11 @@ def read_bundle(folder: Path, name: str | None = None) -> IssuedBundle:
     Raises:
         InputError: a file is missing or malformed, or the key does not match the leaf.
     """
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            f"bundle {folder} is a file, not a folder",
+            hint=f"pass the folder that holds it ({folder.parent})",
+        )
     if not folder.is_dir():
         raise InputError(f"bundle folder {folder} does not exist", hint="run 'tlsprov issue' first")
     stem = bundle_basename(name) if name else _find_stem(folder)
