@@ -85,3 +85,50 @@ def test_check_bundle_names_a_chain_in_the_wrong_order(ca) -> None:
         check_bundle(swapped, host="harbor.test")
     assert "wrong order" in info.value.one_line()
     assert "does not match" not in info.value.one_line()
+
+
+@pytest.fixture
+def plain_http() -> Any:
+    """A plain-HTTP server on 127.0.0.1 (what Harbor's port 80 is); yields its port."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    server.daemon_threads = True
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_verify_against_a_plain_http_port_says_so(ca, plain_http, tmp_path, capsys) -> None:
+    # issue 11 item 27: the handshake error did not say the port speaks HTTP
+    from tlsprov.cli import main
+
+    report = verify_endpoint(
+        "harbor.test", plain_http, ca_pem=ca.pem, connect=("127.0.0.1", plain_http), timeout=5
+    )
+    handshake = next(c for c in report.checks if c.name == "handshake")
+    assert not handshake.ok
+    assert "speaks plain HTTP, not TLS" in handshake.detail
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(ca.pem)
+    code = main(
+        ["verify", f"harbor.test:{plain_http}", "--ca", str(ca_file), "--connect",
+         f"127.0.0.1:{plain_http}", "--timeout", "5"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[0].startswith("FAILED:") and "speaks plain HTTP" in out.splitlines()[0]
