@@ -80,3 +80,41 @@ def test_an_overflowing_day_count_is_a_config_error(
     line = _refused(["provision", "--config", str(path), "--root", str(root)], capsys, tmp_path)
     assert "provider.selfsigned" in line and "days" in line and "36525" in line
     assert not ca_dir.exists()
+
+
+@pytest.mark.parametrize("command", [["provision"], ["renew", "--force"]])
+def test_a_broken_live_certificate_says_how_to_recover(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    # issue 11 item 28: an empty live/<name>/<name>.crt gave a hint about PEM input
+    from tlsprov.lifecycle.lineage import LineageMeta, StateStore
+    from tlsprov.pki.bundleio import read_bundle
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    root = _harbor_root(tmp_path / "root")
+    state = root / "var/lib/tlsprov"
+    made = tmp_path / "made"
+    ca_dir = tmp_path / "ca"
+    assert main(["issue", "harbor.test", "--ca-dir", str(ca_dir), "--out", str(made),
+                 "--key-type", "ec256"]) == 0  # fmt: skip
+    capsys.readouterr()
+    bundle = read_bundle(made)
+    store = StateStore(state)
+    store.save("harbor.test", bundle, LineageMeta.from_bundle("harbor.test", "selfsigned", bundle))
+    live = store.live_dir("harbor.test")
+    (live / "harbor.test.crt").write_bytes(b"")
+    path = _write(
+        tmp_path / "c.toml",
+        MINIMAL + f'[provider.selfsigned]\nca_dir = "{ca_dir}"\nkey_type = "ec256"\n',
+    )
+    line = _refused([*command, "--config", str(path), "--root", str(root)], capsys, tmp_path)
+    assert f"{live}" in line and "broken" in line
+    assert f"mv {live} {state}/harbor.test.broken" in line
+    assert "PEM" not in line.split(";")[-1]  # the hint is the recovery, not a PEM lecture
+    # the recovery the hint gives works: with the folder aside, a new certificate is planned
+    live.rename(state / "harbor.test.broken")
+    assert main(["provision", "--config", str(path), "--root", str(root), "--dry-run"]) == 0
+    assert "a new certificate would be issued" in capsys.readouterr().out
