@@ -118,3 +118,11 @@ def test_a_broken_live_certificate_says_how_to_recover(
     live.rename(state / "harbor.test.broken")
     assert main(["provision", "--config", str(path), "--root", str(root), "--dry-run"]) == 0
     assert "a new certificate would be issued" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e300", "0"])
+def test_verify_timeout_is_bounded_like_the_option(tmp_path: Path, value: str) -> None:
+    # issue 11 item 17, the config side: bounded like --verify-timeout (0 to 3600 seconds)
+    path = _write(tmp_path / "c.toml", MINIMAL + f"[install]\nverify_timeout = {value}\n")
+    with pytest.raises(ConfigError, match=r"install\.verify_timeout: must be"):
+        load_config(path)

@@ -177,7 +177,7 @@ def parse_config(
         targets=targets,
         client_only=v.boolean(install, "install.client_only", False),
         verify=v.boolean(install, "install.verify", True),
-        verify_timeout=v.number(install, "install.verify_timeout", 60.0),
+        verify_timeout=v.number(install, "install.verify_timeout", 60.0, maximum=3600),
         restart_docker=v.boolean(install, "install.restart_docker", False),
         connect=v.string(install, "install.connect"),
     )

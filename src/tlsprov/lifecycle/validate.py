@@ -103,7 +103,9 @@ class Validator:
             raise self.error(key, "must be true or false")
         return value
 
-    def number(self, table: Mapping[str, Any], key: str, default: float) -> float:
+    def number(
+        self, table: Mapping[str, Any], key: str, default: float, *, maximum: float = math.inf
+    ) -> float:
         value = table.get(key.rsplit(".", 1)[-1], default)
         if (
             isinstance(value, bool)
@@ -112,6 +114,8 @@ class Validator:
             or value <= 0
         ):
             raise self.error(key, "must be a positive number")
+        if value > maximum:
+            raise self.error(key, f"must be at most {maximum:g}, got {value:g}")
         return float(value)
 
     def port(self, table: Mapping[str, Any], key: str, default: int) -> int:
