@@ -31,6 +31,8 @@ __all__ = ["Secret", "SelfSignedOptions", "SelfSignedProvider", "make_provider"]
 log = logging.getLogger("tlsprov")
 
 _SOURCE = "provider.selfsigned"
+#: Longest validity accepted (100 years), the bound of ``--days`` too.
+MAX_DAYS = 36525
 _ALLOWED = ("ca_dir", "subject", "key_type", "days", "ca_passphrase", "create_ca", "force")
 
 
@@ -156,6 +158,8 @@ class SelfSignedOptions:
         days = options.get("days", 3650)
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise _config("days", f"must be a whole number of days >= 1, got {days!r}")
+        if days > MAX_DAYS:
+            raise _config("days", f"must be at most {MAX_DAYS} (100 years), got {days}")
         raw_secret = options.get("ca_passphrase")
         return cls(
             ca_dir=Path(ca_dir),

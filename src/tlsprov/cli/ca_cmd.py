@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tlsprov.cli._numbers import MAX_DAYS
 from tlsprov.cli._output import Output
 
 __all__ = [
@@ -25,8 +26,6 @@ __all__ = [
 ]
 
 DEFAULT_PROVIDER = "selfsigned"
-#: Longest validity accepted on the command line (100 years).
-MAX_DAYS = 36525
 
 
 def default_ca_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tlsprov.cli._numbers import seconds
 from tlsprov.cli._output import Output
 
 __all__ = ["add_parser", "run"]
@@ -26,8 +27,10 @@ def _port(text: str) -> int:
 
 def _abs_host_path(text: str) -> PurePosixPath:
     path = PurePosixPath(text)
-    if not path.is_absolute():
-        raise argparse.ArgumentTypeError(f"'{text}' must be an absolute path on the host")
+    if not path.is_absolute() or ".." in path.parts:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' must be an absolute path on the host without '..'"
+        )
     return path
 
 
@@ -94,7 +97,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--lock-timeout",
-        type=float,
+        type=seconds(zero=True),
         default=0.0,
         metavar="S",
         help="wait this long for another run's lock",
@@ -111,10 +114,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from tlsprov.install.rollback import recover_interrupted
     from tlsprov.models import InstallContext
     from tlsprov.pki.bundleio import read_bundle
-    from tlsprov.pki.x509 import parse_identity
+    from tlsprov.pki.x509 import parse_identity, port_suffix
     from tlsprov.plugins.registry import default_registry
     from tlsprov.runner import CommandRunner
 
+    split = port_suffix(args.host)
+    if split is not None:
+        raise InputError(
+            f"--host '{args.host}' includes a port",
+            hint=f"pass --host {split[0]} --port {split[1]}",
+        )
     host = str(parse_identity(args.host))
     if args.client_bundle is not None and not args.client_only:
         out.warn("--client-bundle is meant for client hosts; installing it anyway")

@@ -120,6 +120,22 @@ def _host(real: Path, root: Path) -> PurePosixPath:
     return PurePosixPath("/") / real.relative_to(root).as_posix()
 
 
+def _file_in_the_way(path: PurePosixPath, real: Path, root: Path) -> InputError:
+    """The error for a file where a folder of ``path`` should be."""
+    blocking = next(
+        (
+            p
+            for p in reversed(real.parents)
+            if p.is_relative_to(root) and p.exists() and not p.is_dir()
+        ),
+        real.parent,
+    )
+    return InputError(
+        f"{_host(blocking, root)} is a file, not a folder",
+        hint=f"move it out of the way (tlsprov writes {path} inside it) and run again",
+    )
+
+
 def assess(target: str, write: FileWrite, root: Path) -> FileAction:
     """Compare the wanted file with the host (never follows or writes through symlinks)."""
     real = root.joinpath(*write.path.parts[1:])
@@ -130,6 +146,8 @@ def assess(target: str, write: FileWrite, root: Path) -> FileAction:
     except FileNotFoundError:
         dirs = tuple(_host(d, root) for d in _missing_dirs(real, root))
         return FileAction(target=target, write=write, action="create", mode=mode, new_dirs=dirs)
+    except NotADirectoryError:
+        raise _file_in_the_way(write.path, real, root) from None
     if not stat.S_ISREG(st.st_mode):
         raise InputError(
             f"{write.path} exists under {root} and is not a regular file",

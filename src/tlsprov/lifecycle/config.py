@@ -70,6 +70,15 @@ def find_config(
     for explicit, origin in ((path, "--config"), (env.get(ENV_VAR), ENV_VAR)):
         if explicit:
             candidate = Path(explicit)
+            if candidate.is_dir():
+                inside = candidate / "tlsprov.toml"
+                how = (
+                    f"pass --config {inside}" if origin == "--config" else f"set {origin}={inside}"
+                )
+                raise ConfigError(
+                    f"config {candidate} (from {origin}) is a folder, not a file",
+                    hint=how if inside.is_file() else "name the tlsprov.toml file itself",
+                )
             if not candidate.is_file():
                 raise ConfigError(
                     f"config file {candidate} (from {origin}) does not exist",
@@ -163,14 +172,15 @@ def parse_config(
         else:
             v.warn(f"provider.{key}", f"unknown key; provider options go in [provider.{name}]")
 
-    root_raw = str((overrides or {}).get("root") or v.string(install, "install.root") or "/")
+    file_root = v.abs_path(install, "install.root")  # never relative to the current folder
+    root_raw = str((overrides or {}).get("root") or file_root or "/")
     targets = v.string_list(install, "install.targets") or DEFAULT_TARGETS
     install_cfg = InstallConfig(
         root=Path(root_raw),
         targets=targets,
         client_only=v.boolean(install, "install.client_only", False),
         verify=v.boolean(install, "install.verify", True),
-        verify_timeout=v.number(install, "install.verify_timeout", 60.0),
+        verify_timeout=v.number(install, "install.verify_timeout", 60.0, maximum=3600),
         restart_docker=v.boolean(install, "install.restart_docker", False),
         connect=v.string(install, "install.connect"),
     )

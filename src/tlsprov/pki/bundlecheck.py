@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from tlsprov.errors import LintError
 from tlsprov.models import IssuedBundle
+from tlsprov.pki.bundleio import plain_key_hint
 from tlsprov.pki.x509 import (
     covers,
     key_matches_cert,
@@ -150,7 +151,9 @@ def check_bundle(
     identities = [host, *alt_names]
     for ident in identities:
         parse_identity(ident)
-    key = load_private_key(bundle.private_key_pem, source="the bundle's key")
+    key = load_private_key(
+        bundle.private_key_pem, source="the bundle's key", encrypted_hint=plain_key_hint("H")
+    )
     leaf = load_certs(bundle.leaf_pem, source="the bundle's certificate")[0]
     chain = [load_certs(pem, source="the bundle's chain")[0] for pem in bundle.chain_pem]
     ca = load_certs(bundle.ca_pem, source="the bundle's ca.crt")[0]
@@ -158,7 +161,14 @@ def check_bundle(
     problems: list[str] = []
     warnings: list[str] = []
     if not key_matches_cert(key, leaf):
-        problems.append("the private key does not match the certificate")
+        position = next((i for i, c in enumerate(chain, 2) if key_matches_cert(key, c)), None)
+        if position is None:
+            problems.append("the private key does not match the certificate")
+        else:
+            problems.append(
+                f"the chain is in the wrong order: the key's certificate is certificate "
+                f"{position} of {len(chain) + 1} (put the leaf first, then each issuer)"
+            )
     problems += _chain_problems(leaf, chain, ca)
     for cert, what, name in [
         (leaf, "certificate", host),
@@ -188,7 +198,11 @@ def check_client_bundle(bundle: IssuedBundle, *, now: dt.datetime | None = None)
             or does not allow clientAuth.
     """
     when = now or now_utc()
-    key = load_private_key(bundle.private_key_pem, source="the client bundle's key")
+    key = load_private_key(
+        bundle.private_key_pem,
+        source="the client bundle's key",
+        encrypted_hint=plain_key_hint("client"),
+    )
     leaf = load_certs(bundle.leaf_pem, source="the client certificate")[0]
     chain = [load_certs(pem, source="the client chain")[0] for pem in bundle.chain_pem]
     ca = load_certs(bundle.ca_pem, source="the client bundle's ca.crt")[0]

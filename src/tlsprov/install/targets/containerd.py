@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from tlsprov.errors import InputError
-from tlsprov.install.targets._common import file_mode, read_host_text
+from tlsprov.install.targets._common import certs_d_folder, file_mode, read_host_text
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle, Plan
 
 __all__ = ["ContainerdTarget"]
@@ -30,7 +30,7 @@ class ContainerdTarget:
         Raises:
             InputError: an existing hosts.toml is not valid TOML.
         """
-        folder = CERTS_D / context.registry
+        folder = certs_d_folder(CERTS_D, context, tool="containerd")
         hosts_path = folder / "hosts.toml"
         url = f"https://{context.registry}"
         warnings: list[str] = []

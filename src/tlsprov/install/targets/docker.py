@@ -6,7 +6,12 @@ import ipaddress
 import json
 from pathlib import PurePosixPath
 
-from tlsprov.install.targets._common import client_pair_writes, read_host_text, stray_file_warnings
+from tlsprov.install.targets._common import (
+    certs_d_folder,
+    client_pair_writes,
+    read_host_text,
+    stray_file_warnings,
+)
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
@@ -25,7 +30,7 @@ class DockerTarget:
         Raises:
             InputError: the client bundle is not a clientAuth certificate.
         """
-        folder = CERTS_D / context.registry
+        folder = certs_d_folder(CERTS_D, context, tool="Docker")
         writes: list[FileWrite] = []
         if not context.client_only:
             stem = bundle_basename(context.host)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from tlsprov.install.targets._common import client_pair_writes, stray_file_warnings
+from tlsprov.install.targets._common import (
+    certs_d_folder,
+    client_pair_writes,
+    stray_file_warnings,
+)
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle, Plan
 
 __all__ = ["PodmanTarget"]
@@ -21,7 +25,7 @@ class PodmanTarget:
         Raises:
             InputError: the client bundle is not a clientAuth certificate.
         """
-        folder = CERTS_D / context.registry
+        folder = certs_d_folder(CERTS_D, context, tool="podman")
         writes: list[FileWrite] = [
             FileWrite(
                 path=folder / "ca.crt",
