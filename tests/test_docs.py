@@ -193,7 +193,7 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
 
 
 def test_configuration_reference_names_every_key() -> None:
-    from tlsprov import config
+    from tlsprov.lifecycle import config
     from tlsprov_letsencrypt._options import ALLOWED as ACME_KEYS
     from tlsprov_selfsigned._provider import _ALLOWED as SELFSIGNED_KEYS
 

@@ -20,14 +20,17 @@ from tlsprov.errors import (
     IssuanceError,
     LintError,
     LockedError,
+    NameConflict,
     NotSupported,
     PluginError,
+    PluginFailure,
     PluginLoadError,
     PolicyError,
     ProviderConflict,
     ProviderNotFound,
     RateLimited,
     RollbackError,
+    TargetConflict,
     TargetNotFound,
     TlsprovError,
     UsageError,
@@ -51,7 +54,7 @@ from tlsprov.pki.x509 import make_request, parse_identity
 from tlsprov.plugins.hookspecs import hookimpl
 from tlsprov.plugins.interfaces import CAManager, Provider, Target
 from tlsprov.plugins.registry import Registry, get_provider
-from tlsprov.plugins.specs import ProviderSpec, TargetSpec
+from tlsprov.plugins.specs import OptionSpec, ProviderSpec, TargetSpec
 
 __all__ = [
     "CAManager",
@@ -70,9 +73,12 @@ __all__ = [
     "KeyType",
     "LintError",
     "LockedError",
+    "NameConflict",
     "NotSupported",
+    "OptionSpec",
     "Plan",
     "PluginError",
+    "PluginFailure",
     "PluginLoadError",
     "PolicyError",
     "Provider",
@@ -83,6 +89,7 @@ __all__ = [
     "Registry",
     "RollbackError",
     "Target",
+    "TargetConflict",
     "TargetNotFound",
     "TargetSpec",
     "TlsprovError",

@@ -111,6 +111,7 @@ def ca_options(args: argparse.Namespace, provider: str) -> dict[str, Any]:
 def add_parser(sub: Any) -> None:
     """Register ``ca`` and its ``init`` action."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_option_argument
 
     ca: argparse.ArgumentParser = sub.add_parser("ca", help="manage the private CA")
     actions = ca.add_subparsers(dest="ca_command", metavar="ACTION", required=True)
@@ -128,6 +129,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="CA validity in days")
     p.add_argument("--force", action="store_true", help="replace an existing CA")
+    add_option_argument(p)
     add_json(p)
 
 
@@ -146,6 +148,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         options["key_type"] = KeyType.parse(args.key_type).value
     if args.days is not None:
         options["days"] = args.days
+    options.update(dict(args.plugin_options))
     provider = default_registry().get_provider(name, options)
     impl = provider.impl
     if not isinstance(impl, CAManager):

@@ -20,6 +20,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_option_argument
     from tlsprov.cli.acme_opts import add_acme_arguments
     from tlsprov.cli.ca_cmd import add_ca_arguments, days_arg
 
@@ -45,6 +46,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="validity in days")
+    add_option_argument(p)
     add_acme_arguments(p)
     add_json(p)
 
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     _check_out_dir(out_dir, files)
 
     name = args.provider or DEFAULT_PROVIDER
-    options = {**ca_options(args, name), **acme_options(args)}
+    options = {**ca_options(args, name), **acme_options(args), **dict(args.plugin_options)}
     provider = default_registry().get_provider(name, options)
     bundle = provider.issue(request)
 

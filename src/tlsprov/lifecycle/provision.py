@@ -203,7 +203,9 @@ def provision(
     reg = registry or default_registry()
     # Before the lock and before anything else: an unknown provider or a bad option in the
     # config changes nothing, even when a still-valid certificate could be reused.
-    provider = reg.get_provider(config.provider_name, config.provider_options)
+    provider = reg.get_provider(
+        config.provider_name, config.provider_options, source=config.options_source
+    )
     if dry_run:
         return _provision(
             config,
@@ -282,7 +284,14 @@ def _provision(
         meta = LineageMeta.from_bundle(name, config.provider_name, bundle)
         issued = True
     context = context_for(config, runner)
-    install_plan = plan_install(bundle, context, config.install.targets, registry=reg)
+    install_plan = plan_install(
+        bundle,
+        context,
+        config.install.targets,
+        registry=reg,
+        target_options=config.target_options,
+        options_source=config.options_source,
+    )
     do_verify = config.install.verify if verify is None else verify
     if dry_run:
         from tlsprov.install.engine import render_plan

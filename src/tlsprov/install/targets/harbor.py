@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tlsprov.errors import InputError
-from tlsprov.install.targets._common import file_mode, read_host_text
+from tlsprov.install.targets._common import BuiltinTarget, file_mode, read_host_text
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
@@ -20,7 +20,7 @@ def uses_trivy(compose_text: str | None) -> bool:
     return bool(compose_text and _TRIVY.search(compose_text))
 
 
-class HarborTarget:
+class HarborTarget(BuiltinTarget):
     """The Harbor host: ``<data_volume>/cert``, harbor.yml's https block, prepare and restart."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:

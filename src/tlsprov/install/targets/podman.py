@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from tlsprov.install.targets._common import client_pair_writes, stray_file_warnings
+from tlsprov.install.targets._common import BuiltinTarget, client_pair_writes, stray_file_warnings
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle, Plan
 
 __all__ = ["PodmanTarget"]
@@ -12,7 +12,7 @@ __all__ = ["PodmanTarget"]
 CERTS_D = PurePosixPath("/etc/containers/certs.d")
 
 
-class PodmanTarget:
+class PodmanTarget(BuiltinTarget):
     """The containers/image trust folder shared by podman, skopeo, buildah and CRI-O."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
