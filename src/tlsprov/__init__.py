@@ -52,11 +52,12 @@ from tlsprov.models import (
 from tlsprov.pki.bundleio import read_bundle, write_bundle
 from tlsprov.pki.x509 import make_request, parse_identity
 from tlsprov.plugins.hookspecs import hookimpl
-from tlsprov.plugins.interfaces import CAManager, Provider, Target
+from tlsprov.plugins.interfaces import CAInfo, CAManager, Provider, Target
 from tlsprov.plugins.registry import Registry, get_provider
 from tlsprov.plugins.specs import OptionSpec, ProviderSpec, TargetSpec
 
 __all__ = [
+    "CAInfo",
     "CAManager",
     "CertificateRequest",
     "ChallengeFailed",

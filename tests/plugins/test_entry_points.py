@@ -1,8 +1,9 @@
 """Plugin discovery through real installed distributions.
 
 ``scripts/test`` installs the tiny distributions next to this file (``tlsprov-test-good``,
-``tlsprov-test-broken``, ``tlsprov-test-clash``) into the virtualenv; these tests fail when they
-are missing or stale.
+``tlsprov-test-broken``, ``tlsprov-test-clash``, ``tlsprov-test-options``, ``tlsprov-test-liar``,
+``tlsprov-test-target-clash``) into the virtualenv; these tests fail when they are missing or
+stale.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ TEST_DISTS = {
     "tlsprov-test-good": ("test-good", "tlsprov_test_good"),
     "tlsprov-test-broken": ("test-broken", "tlsprov_test_broken"),
     "tlsprov-test-clash": ("test-clash", "tlsprov_test_clash"),
+    "tlsprov-test-options": ("test-options", "tlsprov_test_options"),
+    "tlsprov-test-liar": ("liar", "tlsprov_test_liar"),
+    "tlsprov-test-target-clash": ("target-clash", "tlsprov_test_target_clash"),
 }
 BUNDLED = {
     "selfsigned": "tlsprov_selfsigned",
