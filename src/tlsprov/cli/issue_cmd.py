@@ -120,8 +120,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     ca_created = bool(getattr(provider.impl, "ca_created", False))
     not_after = leaf.not_valid_after_utc.isoformat()
     sha256 = fingerprint(leaf, "sha256")
-    for finding in findings:
-        out.warn(f"{finding.message} [{finding.code}]")
+    for finding in findings:  # the bundle check's warnings were logged by provider.issue
+        if not any(finding.message in w for w in provider.last_warnings):
+            out.warn(f"{finding.message} [{finding.code}]")
     lines = []
     if ca_created:
         lines.append(f"created a new CA in {ca_options(args, name).get('ca_dir', '?')}")
@@ -153,6 +154,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             "ca_created": ca_created,
             "ca_source": ca_source if isinstance(ca_source, str) else None,
             "warnings": [f.as_dict() for f in findings],
+            "bundle_warnings": list(provider.last_warnings),
         },
         lines,
     )

@@ -8,6 +8,7 @@ provider returns is checked here, where it is returned.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["CAPABILITIES", "ManagedProvider", "ManagedTarget", "guarded"]
 
 T = TypeVar("T")
+log = logging.getLogger("tlsprov")
 
 #: Optional provider methods the host knows, reachable through :meth:`ManagedProvider.capability`.
 CAPABILITIES = ("init_ca", "renewal_info", "revoke")
@@ -71,6 +73,7 @@ class ManagedProvider:
         plugin: the plugin (entry point) that offers it.
         source: its distribution and version (``tlsprov-liar 0.1.0``).
         impl: the plugin's own object; use :attr:`ca_manager` and :meth:`capability` instead.
+        last_warnings: the harmless findings of the last :meth:`issue` (also logged).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class ManagedProvider:
         self.impl = impl
         self.plugin = plugin
         self.source = source
+        self.last_warnings: tuple[str, ...] = ()
         self._plugins = plugins
 
     def __repr__(self) -> str:
@@ -97,9 +101,12 @@ class ManagedProvider:
             PluginFailure: the provider raised something that is not a tlsprov error.
         """
         hook = self._plugins.pm.hook
+        self.last_warnings = ()
         hook.tlsprov_check_request(request=request, provider=self.name)
         bundle = self._guard("issue", lambda: self.impl.issue(request))
-        self.check(bundle, request)
+        self.last_warnings = tuple(self.check(bundle, request))
+        for warning in self.last_warnings:
+            log.warning("%s", warning)
         hook.tlsprov_bundle_issued(bundle=bundle, provider=self.name)
         return bundle
 
