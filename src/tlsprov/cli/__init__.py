@@ -117,7 +117,9 @@ def _quiet_broken_pipe() -> int:
 
 def _run_guarded(module: object, args: argparse.Namespace, out: Output) -> int:
     try:
-        return _run(module, args, out)
+        code = _run(module, args, out)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except TlsprovError as exc:

@@ -49,14 +49,15 @@ class HarborTarget(BuiltinTarget):
         if text is None:
             raise InputError(
                 f"{yml_path} does not exist",
-                hint="pass --harbor-dir with Harbor's install folder, or copy harbor.yml.tmpl "
-                "to harbor.yml there",
+                hint=f"set {context.harbor_dir_setting} to Harbor's install folder, or copy "
+                "harbor.yml.tmpl to harbor.yml there",
             )
         config = HarborYml.parse(text, source=str(yml_path))
         if not context.host_path(harbor_dir / "prepare").is_file():
             raise InputError(
                 f"{harbor_dir} has no 'prepare' script, so it is not a Harbor install folder",
-                hint="pass --harbor-dir with the folder holding harbor.yml and prepare",
+                hint=f"set {context.harbor_dir_setting} to the folder holding harbor.yml and "
+                "prepare",
             )
 
         yml_volume = config.data_volume
