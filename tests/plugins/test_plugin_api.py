@@ -528,3 +528,22 @@ def test_pydoc_shows_every_hook_with_its_docstring(module: str) -> None:
         first_line = (getattr(hookspecs, name).__doc__ or "").strip().splitlines()[0]
         assert name in text
         assert first_line in text, f"pydoc of {module} lacks {name}'s docstring"
+
+
+def test_a_crashing_policy_hook_names_its_plugin() -> None:
+    import tlsprov_test_good
+
+    from tlsprov.testing import registry_with
+
+    class Crashing:
+        @tlsprov.hookimpl
+        def tlsprov_check_request(self, request: tlsprov.CertificateRequest) -> None:
+            raise ZeroDivisionError("policy bug")
+
+    provider = registry_with(tlsprov_test_good, Crashing()).get_provider("test-good")
+    with pytest.raises(PluginFailure) as info:
+        provider.issue(tlsprov.make_request(["h.test"]))
+    assert info.value.one_line().startswith(
+        "plugin 'plugin-1' (<registered>) failed in tlsprov_check_request: "
+        "ZeroDivisionError: policy bug"
+    )

@@ -25,7 +25,8 @@ class LoadedPlugins:
     """A plugin manager plus what was learned while loading it.
 
     Attributes:
-        pm: the pluggy manager; only :mod:`tlsprov.plugins.registry` calls its hooks.
+        pm: the pluggy manager; only :mod:`tlsprov.plugins.registry` and ``managed`` call its
+            hooks.
         sources: plugin name → ``"distribution version"`` (or ``"<registered>"``).
         errors: one :class:`PluginLoadError` per entry point that failed to load.
         blocked: entry-point names skipped because of ``TLSPROV_DISABLE_PLUGINS``.

@@ -28,7 +28,7 @@ from tlsprov.plugins.options import table_name
 if TYPE_CHECKING:
     from tlsprov.plugins.loader import LoadedPlugins
 
-__all__ = ["CAPABILITIES", "ManagedProvider", "ManagedTarget", "guarded"]
+__all__ = ["CAPABILITIES", "ManagedProvider", "ManagedTarget", "call_hook", "guarded"]
 
 T = TypeVar("T")
 log = logging.getLogger("tlsprov")
@@ -45,6 +45,28 @@ def guarded(plugin: str, source: str, stage: str, call: Callable[[], T]) -> T:
         raise
     except Exception as exc:  # plugin code: name the plugin, keep the traceback as the cause
         raise PluginFailure(plugin=plugin, source=source, stage=stage, exc=exc) from exc
+
+
+def call_hook(plugins: LoadedPlugins, name: str, **kwargs: Any) -> None:
+    """Call every implementation of hook ``name`` in pluggy's order, one plugin at a time.
+
+    Each call is traced (``TLSPROV_TRACE_PLUGINS``) with the plugin that answered, and guarded:
+    a plugin raising anything but a tlsprov error is a PluginFailure naming it. Hooks with
+    wrappers go through pluggy as a whole.
+    """
+    hook = getattr(plugins.pm.hook, name)
+    impls = hook.get_hookimpls()
+    if any(i.wrapper or i.hookwrapper for i in impls):
+        hook(**kwargs)  # traced by the loader's monitor
+        return
+    order = [i.plugin_name for i in reversed(impls)]
+    plugins.trace(f"hook {name}({', '.join(sorted(kwargs))}) -> plugins {order}")
+    for impl in reversed(impls):  # pluggy calls the last registered first
+        plugin = impl.plugin_name
+        source = plugins.sources.get(plugin, "<registered>")
+        args = {a: kwargs[a] for a in impl.argnames}
+        plugins.trace(f"hook {name}: calling plugin '{plugin}' ({source})")
+        guarded(plugin, source, name, lambda f=impl.function, a=args: f(**a))  # type: ignore[misc]
 
 
 def relabel_config_error(
@@ -100,14 +122,13 @@ class ManagedProvider:
             IssuanceError: the provider returned a broken bundle (which, and what is wrong).
             PluginFailure: the provider raised something that is not a tlsprov error.
         """
-        hook = self._plugins.pm.hook
         self.last_warnings = ()
-        hook.tlsprov_check_request(request=request, provider=self.name)
+        call_hook(self._plugins, "tlsprov_check_request", request=request, provider=self.name)
         bundle = self._guard("issue", lambda: self.impl.issue(request))
         self.last_warnings = tuple(self.check(bundle, request))
         for warning in self.last_warnings:
             log.warning("%s", warning)
-        hook.tlsprov_bundle_issued(bundle=bundle, provider=self.name)
+        call_hook(self._plugins, "tlsprov_bundle_issued", bundle=bundle, provider=self.name)
         return bundle
 
     def check(self, bundle: object, request: CertificateRequest) -> list[str]:

@@ -1,6 +1,7 @@
 """The typed facade over the plugin hooks: names → providers and targets.
 
-This is the only module that calls ``pm.hook``. It validates what plugins hand over, records
+With :mod:`tlsprov.plugins.managed`, the only module that calls plugin hooks. It validates what
+plugins hand over, records
 two plugins claiming one name (only that name becomes unusable), checks declared options, and
 turns unknown names into "choose one of" errors.
 """
