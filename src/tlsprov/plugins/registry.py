@@ -1,9 +1,8 @@
 """The typed facade over the plugin hooks: names → providers and targets.
 
 With :mod:`tlsprov.plugins.managed`, the only module that calls plugin hooks. It validates what
-plugins hand over, records
-two plugins claiming one name (only that name becomes unusable), checks declared options, and
-turns unknown names into "choose one of" errors.
+plugins hand over, records two plugins claiming one name (only that name becomes unusable),
+checks declared options, and turns unknown names into "choose one of" errors.
 """
 
 from __future__ import annotations
