@@ -547,3 +547,16 @@ def test_a_crashing_policy_hook_names_its_plugin() -> None:
         "plugin 'plugin-1' (<registered>) failed in tlsprov_check_request: "
         "ZeroDivisionError: policy bug"
     )
+
+
+def test_settings_for_a_target_that_is_not_installed_are_a_warning(tmp_path: Path) -> None:
+    config = _config(tmp_path, "test-good", '[targets.test-settings]\nnamespace = "x"\n')
+    loaded = tlsprov.load_config(config)
+    assert loaded.target_options == {"test-settings": {"namespace": "x"}}
+    assert loaded.warnings == (
+        f"{config}: targets.test-settings: settings for a target not in [install] targets are "
+        "ignored",
+    )
+    bad = _config(tmp_path, "test-good", "[targets]\nDocker = 1\n")
+    with pytest.raises(ConfigError, match=r"targets\.Docker: is not a target name"):
+        tlsprov.load_config(bad)

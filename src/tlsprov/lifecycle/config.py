@@ -182,6 +182,8 @@ def parse_config(
     )
     state_dir = v.abs_path(state, "state.dir") or PurePosixPath("/var/lib/tlsprov")
     target_options = target_tables(v, v.table(raw, "targets"))
+    for unused in sorted(set(target_options) - set(targets)):
+        v.warn(f"targets.{unused}", "settings for a target not in [install] targets are ignored")
     for section, table in (
         ("harbor", harbor),
         ("provider", {}),
