@@ -141,7 +141,10 @@ class ManagedProvider:
         from tlsprov.pki.bundlecheck import check_bundle, check_client_bundle
 
         who = f"provider '{self.name}' ({self.source})"
-        hint = f"the provider is at fault: tell the authors of {self.source}; nothing was written"
+        hint = (
+            "nothing was written; check the provider's options (a wrong CA or root file?), "
+            f"else tell the authors of {self.source}"
+        )
         if not isinstance(bundle, IssuedBundle):
             raise IssuanceError(
                 f"{who} returned {type(bundle).__name__}, not an IssuedBundle", hint=hint
