@@ -20,14 +20,17 @@ from tlsprov.errors import (
     IssuanceError,
     LintError,
     LockedError,
+    NameConflict,
     NotSupported,
     PluginError,
+    PluginFailure,
     PluginLoadError,
     PolicyError,
     ProviderConflict,
     ProviderNotFound,
     RateLimited,
     RollbackError,
+    TargetConflict,
     TargetNotFound,
     TlsprovError,
     UsageError,
@@ -49,11 +52,12 @@ from tlsprov.models import (
 from tlsprov.pki.bundleio import read_bundle, write_bundle
 from tlsprov.pki.x509 import make_request, parse_identity
 from tlsprov.plugins.hookspecs import hookimpl
-from tlsprov.plugins.interfaces import CAManager, Provider, Target
+from tlsprov.plugins.interfaces import CAInfo, CAManager, Provider, Target
 from tlsprov.plugins.registry import Registry, get_provider
-from tlsprov.plugins.specs import ProviderSpec, TargetSpec
+from tlsprov.plugins.specs import OptionSpec, ProviderSpec, TargetSpec
 
 __all__ = [
+    "CAInfo",
     "CAManager",
     "CertificateRequest",
     "ChallengeFailed",
@@ -70,9 +74,12 @@ __all__ = [
     "KeyType",
     "LintError",
     "LockedError",
+    "NameConflict",
     "NotSupported",
+    "OptionSpec",
     "Plan",
     "PluginError",
+    "PluginFailure",
     "PluginLoadError",
     "PolicyError",
     "Provider",
@@ -83,6 +90,7 @@ __all__ = [
     "Registry",
     "RollbackError",
     "Target",
+    "TargetConflict",
     "TargetNotFound",
     "TargetSpec",
     "TlsprovError",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +43,6 @@ __all__ = [
     "write_ca",
 ]
 
-log = logging.getLogger("tlsprov")
 
 CA_KEY = "ca.key"
 CA_CRT = "ca.crt"
@@ -211,12 +209,7 @@ def _validate_ca_cert(cert: x509.Certificate, source: str) -> None:
     try:
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        log.warning(
-            "the CA %s has no keyUsage extension; strict verifiers (openssl verify "
-            "-x509_strict, Python 3.13+) reject what it issues; replace it with "
-            "'tlsprov ca init --force'",
-            source,
-        )
+        pass  # the host's bundle check warns about it at issue and at install, saying what to do
     else:
         if not ku.key_cert_sign:
             raise InputError(f"{source} may not sign certificates (no keyCertSign)", hint=hint)

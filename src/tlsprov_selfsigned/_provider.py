@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, final
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.models import CertificateRequest, IssuedBundle, KeyType
 from tlsprov.pki.x509 import cert_to_pem, fingerprint, key_to_pem
+from tlsprov.plugins.interfaces import CAInfo
 from tlsprov_selfsigned._ca import (
     CertificateAuthority,
     build_ca,
@@ -260,7 +261,7 @@ class SelfSignedProvider:
             ca_pem=ca.cert_pem,
         )
 
-    def init_ca(self, *, force: bool = False) -> dict[str, str]:
+    def init_ca(self, *, force: bool = False) -> CAInfo:
         """Create the CA in ``ca_dir``; return its paths, subject, fingerprint and expiry.
 
         Raises:
@@ -274,13 +275,13 @@ class SelfSignedProvider:
                 f"a CA already exists in {self.options.ca_dir}", hint="pass --force to replace it"
             )
         ca = self._create()
-        return {
-            "ca_key": str(key_path),
-            "ca_crt": str(crt_path),
-            "subject": format_subject(ca.cert.subject),
-            "fingerprint_sha256": fingerprint(ca.cert),
-            "not_after": ca.cert.not_valid_after_utc.isoformat(),
-        }
+        return CAInfo(
+            ca_key=key_path,
+            ca_crt=crt_path,
+            subject=format_subject(ca.cert.subject),
+            fingerprint_sha256=fingerprint(ca.cert),
+            not_after=ca.cert.not_valid_after_utc,
+        )
 
 
 def make_provider(options: dict[str, Any]) -> SelfSignedProvider:

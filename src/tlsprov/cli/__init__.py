@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from tlsprov.cli._logging import clear_status, setup_logging
 from tlsprov.cli._output import Output
-from tlsprov.errors import TlsprovError
+from tlsprov.errors import PluginFailure, TlsprovError
 
 __all__ = ["main"]
 
@@ -103,10 +103,31 @@ def _run(module: object, args: argparse.Namespace, out: Output) -> int:
         clear_status()  # the result or error line must not share a line with a status line
 
 
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away (``tlsprov ... | head``): stop quietly, like other tools."""
+    import os
+
+    try:  # later flushes (at exit too) must not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
+
+
 def _run_guarded(module: object, args: argparse.Namespace, out: Output) -> int:
     try:
-        return _run(module, args, out)
+        code = _run(module, args, out)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except TlsprovError as exc:
+        if args.verbose and isinstance(exc, PluginFailure) and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
         out.fail(exc.one_line(), code=exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -110,6 +110,7 @@ def ca_options(args: argparse.Namespace, provider: str) -> dict[str, Any]:
 def add_parser(sub: Any) -> None:
     """Register ``ca`` and its ``init`` action."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_option_argument
 
     ca: argparse.ArgumentParser = sub.add_parser("ca", help="manage the private CA")
     actions = ca.add_subparsers(dest="ca_command", metavar="ACTION", required=True)
@@ -127,14 +128,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="CA validity in days")
     p.add_argument("--force", action="store_true", help="replace an existing CA")
+    add_option_argument(p)
     add_json(p)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Create the CA and print where it is, its subject and fingerprint."""
-    from tlsprov.errors import NotSupported
+    from tlsprov.errors import NotSupported, PluginError
     from tlsprov.models import KeyType
-    from tlsprov.plugins.interfaces import CAManager
+    from tlsprov.plugins.interfaces import CAInfo
     from tlsprov.plugins.registry import default_registry
 
     name = args.provider or DEFAULT_PROVIDER
@@ -145,22 +147,29 @@ def run(args: argparse.Namespace, out: Output) -> int:
         options["key_type"] = KeyType.parse(args.key_type).value
     if args.days is not None:
         options["days"] = args.days
+    options.update(dict(args.plugin_options))
     provider = default_registry().get_provider(name, options)
-    impl = provider.impl
-    if not isinstance(impl, CAManager):
+    manager = provider.ca_manager
+    if manager is None:
         raise NotSupported(
             f"provider '{name}' does not keep a CA of its own",
             hint=f"use --provider {DEFAULT_PROVIDER} to create a private CA",
         )
-    info = impl.init_ca(force=args.force)
+    info = manager.init_ca(force=args.force)
+    if not isinstance(info, CAInfo):
+        raise PluginError(
+            f"provider '{name}' ({provider.source}) returned {type(info).__name__} from "
+            "init_ca, not a CAInfo",
+            hint=f"tell the authors of {provider.source}",
+        )
     lines = [
-        f"created CA in {options.get('ca_dir', '(provider default)')}",
-        f"  key:         {info.get('ca_key', '')}",
-        f"  certificate: {info.get('ca_crt', '')}",
-        f"  subject:     {info.get('subject', '')}",
-        f"  sha256:      {info.get('fingerprint_sha256', '')}",
-        f"  not after:   {info.get('not_after', '')}",
+        f"created CA in {info.ca_crt.parent}",
+        f"  key:         {info.ca_key}",
+        f"  certificate: {info.ca_crt}",
+        f"  subject:     {info.subject}",
+        f"  sha256:      {info.fingerprint_sha256}",
+        f"  not after:   {info.not_after.isoformat()}",
         "clients must trust the certificate (tlsprov install puts it where they look)",
     ]
-    out.result({"command": "ca init", "provider": name, "ca": dict(info)}, lines)
+    out.result({"command": "ca init", "provider": name, "ca": info.to_json()}, lines)
     return 0

@@ -37,6 +37,7 @@ def _abs_host_path(text: str) -> PurePosixPath:
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_target_option_argument
 
     p: argparse.ArgumentParser = sub.add_parser(
         "install",
@@ -103,11 +104,13 @@ def add_parser(sub: Any) -> None:
         help="wait this long for another run's lock",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    add_target_option_argument(p)
     add_json(p)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Plan, then apply (or print the plan for --dry-run)."""
+    from tlsprov.cli._plugin_opts import target_options
     from tlsprov.errors import InputError
     from tlsprov.install.engine import apply_install, plan_install
     from tlsprov.install.render import plan_to_json
@@ -154,7 +157,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
         )
         if recovered is not None:
             out.warn(f"rolled back an interrupted install first ({recovered.notes[0]})")
-    install_plan = plan_install(bundle, context, targets, registry=default_registry())
+    install_plan = plan_install(
+        bundle,
+        context,
+        targets,
+        registry=default_registry(),
+        target_options=target_options(args),
+        options_source="--target-option",
+    )
     result = apply_install(
         install_plan,
         state_dir=args.state_dir,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tlsprov.errors import InputError
 from tlsprov.fsops import PRIVATE_DIR, PRIVATE_FILE, refuse_symlinks
@@ -172,9 +172,14 @@ def assess(target: str, write: FileWrite, root: Path) -> FileAction:
 
 
 def _plan_targets(
-    bundle: IssuedBundle, context: InstallContext, names: Sequence[str], registry: Registry
+    bundle: IssuedBundle,
+    context: InstallContext,
+    names: Sequence[str],
+    registry: Registry,
+    settings: tuple[Mapping[str, Mapping[str, Any]], str | None],
 ) -> tuple[InstallContext, list[Plan], list[FileAction]]:
-    targets = {name: registry.get_target(name) for name in names}
+    options, source = settings
+    targets = {n: registry.get_target(n, options.get(n), source=source) for n in names}
     order = ([OS_TRUST] if OS_TRUST in targets else []) + [n for n in names if n != OS_TRUST]
     plans: list[Plan] = []
     actions: list[FileAction] = []
@@ -226,8 +231,13 @@ def plan_install(
     targets: Sequence[str],
     *,
     registry: Registry | None = None,
+    target_options: Mapping[str, Mapping[str, Any]] | None = None,
+    options_source: str | None = None,
 ) -> InstallPlan:
     """Validate the bundle and ask each target for its plan; change nothing.
+
+    ``target_options`` maps a target name to its settings (``[targets.NAME]``), given to the
+    target's factory; ``options_source`` (the config file) is named in their errors.
 
     The os-trust target is planned first; when it would change the trust store, the others
     see ``context.os_trust_changed=True`` (Docker then plans a restart).
@@ -247,7 +257,8 @@ def plan_install(
         from tlsprov.plugins.registry import default_registry
 
         registry = default_registry()
-    context, plans, actions = _plan_targets(bundle, context, names, registry)
+    settings = (target_options or {}, options_source)
+    context, plans, actions = _plan_targets(bundle, context, names, registry, settings)
     final = _dedupe_actions(actions)
     return InstallPlan(
         context=context,

@@ -22,7 +22,13 @@ from tlsprov.lifecycle.schema import (
     RenewBefore,
     RenewConfig,
 )
-from tlsprov.lifecycle.validate import Validator, check_host, internal_tls, renew_before
+from tlsprov.lifecycle.validate import (
+    Validator,
+    check_host,
+    internal_tls,
+    renew_before,
+    target_tables,
+)
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -52,6 +58,8 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "renew": frozenset({"before", "pre_hook", "deploy_hook", "post_hook"}),
     "state": frozenset({"dir"}),
 }
+#: Sections holding one table per plugin: ``[targets.NAME]``.
+_PLUGIN_TABLES = ("targets",)
 
 
 def find_config(
@@ -134,8 +142,9 @@ def parse_config(
     """Validate an already-parsed TOML document (see :func:`load_config`)."""
     v = Validator(str(source) if source else "<config>")
     for key in raw:
-        if key not in _SECTIONS:
-            v.warn(key, f"unknown section; known: {', '.join(sorted(_SECTIONS))}")
+        if key not in _SECTIONS and key not in _PLUGIN_TABLES:
+            known = ", ".join(sorted([*_SECTIONS, *_PLUGIN_TABLES]))
+            v.warn(key, f"unknown section; known: {known}")
     harbor = v.table(raw, "harbor", required=True)
     provider = v.table(raw, "provider", required=True)
     install = v.table(raw, "install")
@@ -191,6 +200,9 @@ def parse_config(
         post_hook=v.string(renew, "renew.post_hook"),
     )
     state_dir = v.abs_path(state, "state.dir") or PurePosixPath("/var/lib/tlsprov")
+    target_options = target_tables(v, v.table(raw, "targets"))
+    for unused in sorted(set(target_options) - set(targets)):
+        v.warn(f"targets.{unused}", "settings for a target not in [install] targets are ignored")
     for section, table in (
         ("harbor", harbor),
         ("provider", {}),
@@ -209,6 +221,7 @@ def parse_config(
         provider_options=options,
         install=install_cfg,
         renew=renew_cfg,
+        target_options=target_options,
         state_dir=state_dir,
         warnings=tuple(v.warnings),
     )

@@ -12,11 +12,12 @@ from tlsprov.errors import ConfigError
 from tlsprov.lifecycle.schema import InternalTlsConfig, RenewBefore
 from tlsprov.pki.x509 import parse_identity, port_suffix
 
-__all__ = ["Validator", "check_host", "internal_tls", "renew_before"]
+__all__ = ["Validator", "check_host", "internal_tls", "renew_before", "target_tables"]
 
 _INTERNAL_KEYS = frozenset({"enabled", "dir", "key_type", "days", "ca_days", "with_trivy"})
 _MAX_DAYS = 36525
 
+_TARGET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _BEFORE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|d|days?)?\s*$")
 
 
@@ -40,6 +41,18 @@ def renew_before(v: Validator, value: object) -> RenewBefore:
     if number < 1 or number != int(number):
         raise v.error("renew.before", "days must be a whole number of at least 1")
     return RenewBefore(days=int(number))
+
+
+def target_tables(v: Validator, targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``[targets.NAME]`` tables, each the settings of one target (checked by the registry)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for name, value in targets.items():
+        if not _TARGET_NAME.match(name):
+            raise v.error(f"targets.{name}", "is not a target name (lower case, digits, '-')")
+        if not isinstance(value, dict):
+            raise v.error(f"targets.{name}", f"must be a table ([targets.{name}])")
+        tables[name] = dict(value)
+    return tables
 
 
 def check_host(v: Validator, key: str, value: str) -> None:

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 __all__ = ["check_bundle", "check_client_bundle"]
 
 _HINT = "issue a new certificate that fixes this (tlsprov issue), then install again"
+#: What to do about a warning, appended to it (issue and install print the same line).
+_ADVICE = {
+    "ca-without-key-usage": "Docker and Go clients still accept it; to satisfy strict clients "
+    "too, make a new CA with 'tlsprov ca init', issue again and install the new ca.crt",
+}
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -123,6 +128,8 @@ def _lint(
         if finding.code == "missing-server-auth":
             continue
         text = f"{what}: {finding.message}"
+        if finding.code in _ADVICE:
+            text = f"{text}; {_ADVICE[finding.code]}"
         if finding.level == "error" or finding.code == "cn-equals-ca-cn":
             errors.append(text)
         else:

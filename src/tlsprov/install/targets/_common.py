@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
+from typing import Any
 
 from tlsprov.errors import InputError
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle
 
 __all__ = [
+    "BuiltinTarget",
     "certs_d_folder",
     "client_pair_writes",
     "file_mode",
     "read_host_text",
     "stray_file_warnings",
 ]
+
+
+class BuiltinTarget:
+    """Base of the built-in targets: the settings from ``[targets.NAME]`` arrive here.
+
+    Attributes:
+        options: the target's settings, checked by the host against its declared options.
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options: dict[str, Any] = dict(options or {})
 
 
 def read_host_text(context: InstallContext, path: PurePosixPath) -> str | None:

@@ -7,6 +7,7 @@ import json
 from pathlib import PurePosixPath
 
 from tlsprov.install.targets._common import (
+    BuiltinTarget,
     certs_d_folder,
     client_pair_writes,
     read_host_text,
@@ -21,7 +22,7 @@ CERTS_D = PurePosixPath("/etc/docker/certs.d")
 DAEMON_JSON = PurePosixPath("/etc/docker/daemon.json")
 
 
-class DockerTarget:
+class DockerTarget(BuiltinTarget):
     """Docker Engine's per-registry trust folder, laid out the way Harbor's guide does it."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:

@@ -6,7 +6,7 @@ import ipaddress
 import re
 
 from tlsprov.errors import InputError
-from tlsprov.install.targets._common import file_mode, read_host_text
+from tlsprov.install.targets._common import BuiltinTarget, file_mode, read_host_text
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
@@ -20,7 +20,7 @@ def uses_trivy(compose_text: str | None) -> bool:
     return bool(compose_text and _TRIVY.search(compose_text))
 
 
-class HarborTarget:
+class HarborTarget(BuiltinTarget):
     """The Harbor host: ``<data_volume>/cert``, harbor.yml's https block, prepare and restart."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
@@ -53,14 +53,15 @@ class HarborTarget:
         if text is None:
             raise InputError(
                 f"{yml_path} does not exist",
-                hint="pass --harbor-dir with Harbor's install folder, or copy harbor.yml.tmpl "
-                "to harbor.yml there",
+                hint=f"set {context.harbor_dir_setting} to Harbor's install folder, or copy "
+                "harbor.yml.tmpl to harbor.yml there",
             )
         config = HarborYml.parse(text, source=str(yml_path))
         if not context.host_path(harbor_dir / "prepare").is_file():
             raise InputError(
                 f"{harbor_dir} has no 'prepare' script, so it is not a Harbor install folder",
-                hint="pass --harbor-dir with the folder holding harbor.yml and prepare",
+                hint=f"set {context.harbor_dir_setting} to the folder holding harbor.yml and "
+                "prepare",
             )
 
         yml_volume = config.data_volume

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from tlsprov.install.targets._common import (
+    BuiltinTarget,
     certs_d_folder,
     client_pair_writes,
     stray_file_warnings,
@@ -16,7 +17,7 @@ __all__ = ["PodmanTarget"]
 CERTS_D = PurePosixPath("/etc/containers/certs.d")
 
 
-class PodmanTarget:
+class PodmanTarget(BuiltinTarget):
     """The containers/image trust folder shared by podman, skopeo, buildah and CRI-O."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
