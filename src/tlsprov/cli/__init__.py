@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from tlsprov.cli._logging import clear_status, setup_logging
 from tlsprov.cli._output import Output
 from tlsprov.errors import TlsprovError
 
@@ -48,15 +47,27 @@ class _ArgError(Exception):
     pass
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the installed version only when asked (keeps start-up light)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from tlsprov import __version__
+
+        print(f"tlsprov {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every sub-command registered)."""
-    from tlsprov import __version__
-
     parser = _Parser(
         prog="tlsprov",
         description="Real HTTPS for a Harbor registry: CA, certificates, installation, checks.",
     )
-    parser.add_argument("--version", action="version", version=f"tlsprov {__version__}")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
@@ -83,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
     out.json_mode = bool(getattr(args, "json", False))
+    from tlsprov.cli._logging import setup_logging
+
     handler = setup_logging(verbose=args.verbose)
     if not args.command:
         parser.print_help(sys.stderr)
@@ -91,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run_guarded(module, args, out)
     finally:
+        import logging
+
         logging.getLogger("tlsprov").removeHandler(handler)
         handler.close()
 
@@ -100,6 +115,8 @@ def _run(module: object, args: argparse.Namespace, out: Output) -> int:
         code: int = module.run(args, out)  # type: ignore[attr-defined]
         return code
     finally:
+        from tlsprov.cli._logging import clear_status
+
         clear_status()  # the result or error line must not share a line with a status line
 
 

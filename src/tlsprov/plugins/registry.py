@@ -51,15 +51,17 @@ class ManagedProvider:
 
     def issue(self, request: CertificateRequest) -> IssuedBundle:
         """Run the policy hooks, issue, check the result, and tell the observers."""
-        pm = self._registry.plugins.pm
-        pm.hook.tlsprov_check_request(request=request, provider=self.name)
+        hook = self._registry.plugins.pm.hook
+        if hook.tlsprov_check_request.get_hookimpls():  # a bulk run pays nothing when unused
+            hook.tlsprov_check_request(request=request, provider=self.name)
         bundle = self.impl.issue(request)
         if not isinstance(bundle, IssuedBundle):
             raise PluginError(
                 f"provider '{self.name}' returned {type(bundle).__name__}, not an IssuedBundle",
                 hint="report this to the provider plugin's authors",
             )
-        pm.hook.tlsprov_bundle_issued(bundle=bundle, provider=self.name)
+        if hook.tlsprov_bundle_issued.get_hookimpls():
+            hook.tlsprov_bundle_issued(bundle=bundle, provider=self.name)
         return bundle
 
 
