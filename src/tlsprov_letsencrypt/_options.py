@@ -42,7 +42,10 @@ ALLOWED = (
     "webroot",
     "pre_hook",
     "post_hook",
+    "dns",
     "dns_hook",
+    "lexicon_provider",
+    "lexicon",
     "rfc2136_server",
     "tsig_key",
     "dns_propagation_timeout",
@@ -55,6 +58,8 @@ ALLOWED = (
 )
 
 _CHALLENGES = ("http-01", "dns-01")
+_DNS_KINDS = ("hook", "rfc2136", "lexicon")
+_LEXICON_PREFIX = "lexicon."  # flat keys from the command line: -o lexicon.auth_token=...
 _EAB_ALGS = ("HS256", "HS384", "HS512")
 _ACCOUNT_KEYS = (KeyType.EC256, KeyType.EC384, KeyType.RSA2048, KeyType.RSA3072, KeyType.RSA4096)
 
@@ -202,7 +207,10 @@ class AcmeOptions:
     webroot: Path | None = None
     pre_hook: tuple[str, ...] | None = None
     post_hook: tuple[str, ...] | None = None
+    dns: str | None = None
     dns_hook: str | None = None
+    lexicon_provider: str | None = None
+    lexicon: Mapping[str, str] = field(default_factory=dict, repr=False)
     rfc2136_server: tuple[str, int] | None = None
     tsig_key: Path | None = None
     dns_propagation_timeout: float = 120.0
@@ -220,7 +228,9 @@ class AcmeOptions:
         Raises:
             ConfigError: an unknown key, a missing directory, or a value of the wrong kind.
         """
-        unknown = sorted(str(k) for k in options if k not in ALLOWED)
+        unknown = sorted(
+            str(k) for k in options if k not in ALLOWED and not str(k).startswith(_LEXICON_PREFIX)
+        )
         if unknown:
             raise _err(
                 unknown[0],
@@ -275,16 +285,30 @@ class AcmeOptions:
         tsig = _path(options, "tsig_key", must_exist="file")
         resolver_text = _str(options, "dns_resolver")
         resolver = _host_port("dns_resolver", resolver_text, 53) if resolver_text else None
-        if challenge == "dns-01":
+        lexicon_provider = _str(options, "lexicon_provider")
+        lexicon = _lexicon_options(options)
+        dns = _dns_kind(options, challenge, lexicon_provider)
+        if dns == "lexicon":
+            if lexicon_provider is None:
+                raise _err(
+                    "lexicon_provider",
+                    "dns = lexicon needs lexicon_provider",
+                    hint="name a dns-lexicon provider, e.g. cloudflare or powerdns",
+                )
+            if dns_hook or rfc2136:
+                raise _err("dns", "dns = lexicon takes no dns_hook or rfc2136_server")
+            _require_lexicon()
+        elif challenge == "dns-01":
             if (dns_hook is None) == (rfc2136 is None):
                 raise _err(
                     "dns_hook",
-                    "dns-01 needs exactly one of dns_hook or rfc2136_server",
-                    hint="pass --dns-hook PROG, or --rfc2136-server ADDR --tsig-key FILE",
+                    "dns-01 needs exactly one of dns_hook, rfc2136_server or lexicon_provider",
+                    hint="pass --dns-hook PROG, --rfc2136-server ADDR --tsig-key FILE, or "
+                    "--dns lexicon --lexicon-provider NAME",
                 )
             if rfc2136 is not None and tsig is None:
                 raise _err("tsig_key", "rfc2136_server needs a TSIG key file")
-        elif dns_hook or rfc2136 or tsig:
+        elif dns_hook or rfc2136 or tsig or lexicon_provider or lexicon:
             raise _err("challenge", "DNS options were given but the challenge is http-01")
         if webroot is not None and challenge != "http-01":
             raise _err("webroot", "webroot is for the http-01 challenge only")
@@ -308,7 +332,10 @@ class AcmeOptions:
             webroot=webroot,
             pre_hook=_command(options, "pre_hook"),
             post_hook=_command(options, "post_hook"),
+            dns=dns,
             dns_hook=dns_hook,
+            lexicon_provider=lexicon_provider,
+            lexicon=lexicon,
             rfc2136_server=rfc2136,
             tsig_key=tsig,
             dns_propagation_timeout=_number(options, "dns_propagation_timeout", 120.0, low=0),
@@ -318,4 +345,62 @@ class AcmeOptions:
             preferred_chain=_str(options, "preferred_chain"),
             root_ca=root_ca,
             timeout=_number(options, "timeout", 90.0, low=1),
+        )
+
+
+def _dns_kind(
+    options: Mapping[str, Any], challenge: str, lexicon_provider: str | None
+) -> str | None:
+    """``dns`` as given, else what the other dns-01 options imply (None for http-01)."""
+    given = _str(options, "dns")
+    if given is not None:
+        if given not in _DNS_KINDS:
+            raise _err("dns", f"unknown {given!r}", hint=f"choose {', '.join(_DNS_KINDS)}")
+        if challenge != "dns-01":
+            raise _err("dns", "dns is for the dns-01 challenge only")
+        return given
+    if challenge != "dns-01":
+        return None
+    if lexicon_provider is not None:
+        return "lexicon"
+    return "hook" if options.get("dns_hook") else "rfc2136"
+
+
+def _lexicon_options(options: Mapping[str, Any]) -> dict[str, str]:
+    """The dns-lexicon provider's options: the ``lexicon`` table plus ``lexicon.KEY`` keys.
+
+    Values may be secrets (``{env = "VAR"}``, ``{file = "/path"}``); they are read here.
+    """
+    table = options.get("lexicon") or {}
+    if not isinstance(table, Mapping):
+        raise _err("lexicon", "must be a table of the dns-lexicon provider's options")
+    merged: dict[str, Any] = dict(table)
+    merged.update(
+        {str(k)[len(_LEXICON_PREFIX):]: v for k, v in options.items()
+         if str(k).startswith(_LEXICON_PREFIX)}
+    )  # fmt: skip
+    out: dict[str, str] = {}
+    for key, value in merged.items():
+        if isinstance(value, bool | int | float):
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        secret = resolve_secret(value, key=f"lexicon.{key}")
+        if secret is None:
+            continue
+        out[key] = secret
+    return out
+
+
+def _require_lexicon() -> None:
+    """Fail at configuration time, before any order, when the optional extra is missing."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("lexicon.client") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise _err(
+            "dns",
+            "dns = lexicon needs the dns-lexicon package, which is not installed",
+            hint="install tlsprov[lexicon] (pip install 'tlsprov[lexicon]')",
         )
