@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,18 +52,36 @@ _WEAK_HASHES = {"md5", "sha1", "sha224"}
 
 @dataclass(frozen=True, slots=True)
 class CertificateAuthority:
-    """A CA certificate with its private key (never shown by ``repr``)."""
+    """A CA certificate with its private key (never shown by ``repr``).
+
+    What every leaf needs from the CA (its PEM, the authorityKeyIdentifier, the signature hash)
+    is computed once here, not once per certificate.
+    """
 
     cert: x509.Certificate
     key: CertificateIssuerPrivateKeyTypes
+    cert_pem: bytes = field(init=False, repr=False)
+    aki: x509.AuthorityKeyIdentifier = field(init=False, repr=False)
+    hash: hashes.HashAlgorithm | None = field(init=False, repr=False)
+    not_after: dt.datetime = field(init=False, repr=False)
+    subject: x509.Name = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from cryptography import x509
+
+        try:
+            ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+            aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+        except x509.ExtensionNotFound:
+            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
+        object.__setattr__(self, "cert_pem", cert_to_pem(self.cert))
+        object.__setattr__(self, "aki", aki)
+        object.__setattr__(self, "hash", signature_hash(self.key))
+        object.__setattr__(self, "not_after", self.cert.not_valid_after_utc)
+        object.__setattr__(self, "subject", self.cert.subject)
 
     def __repr__(self) -> str:
         return f"CertificateAuthority(subject={self.cert.subject.rfc4514_string()!r})"
-
-    @property
-    def cert_pem(self) -> bytes:
-        """The CA certificate as PEM: what clients must trust."""
-        return cert_to_pem(self.cert)
 
 
 @contextmanager

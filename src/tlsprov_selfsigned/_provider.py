@@ -190,6 +190,7 @@ class SelfSignedProvider:
         self.options = options
         self.ca_created = False
         self._cached: tuple[tuple[tuple[int, int, int], ...], CertificateAuthority] | None = None
+        self._files = ca_files(options.ca_dir)
 
     def __repr__(self) -> str:
         o = self.options
@@ -221,15 +222,18 @@ class SelfSignedProvider:
         return ca
 
     def _ca(self) -> CertificateAuthority:
-        key_path, crt_path = ca_files(self.options.ca_dir)
-        has_key, has_crt = key_path.exists(), crt_path.exists()
-        if has_key and has_crt:
+        key_path, crt_path = self._files
+        try:
             # Bulk issuance reuses the loaded CA while its files are unchanged on disk.
             stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
-                          (key_path.stat(), crt_path.stat()))  # fmt: skip
+                          (os.stat(key_path), os.stat(crt_path)))  # fmt: skip
+        except FileNotFoundError:
+            pass
+        else:
             if self._cached is None or self._cached[0] != stamp:
                 self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
             return self._cached[1]
+        has_key, has_crt = key_path.exists(), crt_path.exists()
         if has_key or has_crt:
             present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
             raise InputError(

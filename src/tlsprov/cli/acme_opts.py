@@ -62,6 +62,23 @@ ACME_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("--pre-hook", "pre_hook", {"metavar": "CMD", "help": "run before the http-01 server"}),
     ("--post-hook", "post_hook", {"metavar": "CMD", "help": "run after the http-01 server"}),
     (
+        "--dns",
+        "dns",
+        {
+            "choices": ("hook", "rfc2136", "lexicon"),
+            "help": "how dns-01 records are published (default: from the other dns flags)",
+        },
+    ),
+    (
+        "--lexicon-provider",
+        "lexicon_provider",
+        {
+            "metavar": "NAME",
+            "help": "dns-01 through this dns-lexicon provider (needs tlsprov[lexicon]); its "
+            "options as -o lexicon.KEY=VALUE",
+        },
+    ),
+    (
         "--dns-hook",
         "dns_hook",
         {"metavar": "PROG", "help": "dns-01: PROG add|remove RECORD VALUE"},

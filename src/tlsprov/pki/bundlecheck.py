@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -106,6 +107,27 @@ def _alt_name_problems(leaf: x509.Certificate, alt_names: Sequence[str]) -> list
     return problems
 
 
+@functools.lru_cache(maxsize=64)
+def _issuer_cert(pem: bytes, source: str) -> x509.Certificate:
+    """A chain or CA certificate, parsed once: bulk issuance returns the same ones each time."""
+    return load_certs(pem, source=source)[0]
+
+
+_ISSUER_LINTS: dict[tuple[bytes, str, dt.datetime], tuple[list[str], list[str]]] = {}
+
+
+def _issuer_lint(pem: bytes, what: str, now: dt.datetime) -> tuple[list[str], list[str]]:
+    """:func:`_lint` of a chain or CA certificate at ``now``, reused for the rest of that
+    minute: bulk issuance checks the same issuers thousands of times."""
+    key = (pem, what, now.replace(second=0, microsecond=0))
+    found = _ISSUER_LINTS.get(key)
+    if found is None:
+        if len(_ISSUER_LINTS) >= 64:
+            _ISSUER_LINTS.clear()
+        found = _ISSUER_LINTS[key] = _lint(_issuer_cert(pem, what), what=what, now=now)
+    return found
+
+
 def _lint(
     cert: x509.Certificate,
     *,
@@ -162,8 +184,8 @@ def check_bundle(
         bundle.private_key_pem, source="the bundle's key", encrypted_hint=plain_key_hint("H")
     )
     leaf = load_certs(bundle.leaf_pem, source="the bundle's certificate")[0]
-    chain = [load_certs(pem, source="the bundle's chain")[0] for pem in bundle.chain_pem]
-    ca = load_certs(bundle.ca_pem, source="the bundle's ca.crt")[0]
+    chain = [_issuer_cert(pem, "the bundle's chain") for pem in bundle.chain_pem]
+    ca = _issuer_cert(bundle.ca_pem, "the bundle's ca.crt")
 
     problems: list[str] = []
     warnings: list[str] = []
@@ -177,12 +199,15 @@ def check_bundle(
                 f"{position} of {len(chain) + 1} (put the leaf first, then each issuer)"
             )
     problems += _chain_problems(leaf, chain, ca)
-    for cert, what, name in [
-        (leaf, "certificate", host),
-        *[(c, f"chain certificate {c.subject.rfc4514_string()}", None) for c in chain],
-        (ca, "CA certificate", None),
-    ]:
-        errs, warns = _lint(cert, what=what, host=name, ca=ca if cert is leaf else None, now=when)
+    errs, warns = _lint(leaf, what="certificate", host=host, ca=ca, now=when)
+    problems += errs
+    warnings += warns
+    for pem, what in [
+        *[(p, f"chain certificate {c.subject.rfc4514_string()}") for p, c in
+          zip(bundle.chain_pem, chain, strict=True)],
+        (bundle.ca_pem, "CA certificate"),
+    ]:  # fmt: skip
+        errs, warns = _issuer_lint(pem, what, when)
         problems += errs
         warnings += warns
     problems += _alt_name_problems(leaf, alt_names)

@@ -56,10 +56,11 @@ def parse_identity(text: str) -> str | IPAddress:
     if not raw:
         raise InputError("an empty host name was given", hint="pass a DNS name or IP address")
     candidate = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
-    try:
-        return ipaddress.ip_address(candidate)
-    except ValueError:
-        pass
+    if ":" in candidate or candidate[-1:].isdigit():  # no other text can be an address
+        try:
+            return ipaddress.ip_address(candidate)
+        except ValueError:
+            pass
     name = raw.rstrip(".").lower()
     wildcard = name.startswith("*.")
     body = name[2:] if wildcard else name

@@ -56,6 +56,8 @@ def call_hook(plugins: LoadedPlugins, name: str, **kwargs: Any) -> None:
     """
     hook = getattr(plugins.pm.hook, name)
     impls = hook.get_hookimpls()
+    if not impls:  # a bulk run pays nothing for a hook no plugin implements
+        return
     if any(i.wrapper or i.hookwrapper for i in impls):
         hook(**kwargs)  # traced by the loader's monitor
         return
