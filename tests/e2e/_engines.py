@@ -15,7 +15,9 @@ conftest.py loads this file as ``tlsprov_e2e_engines``. :class:`EngineWorld` hol
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import itertools
 import os
 import shutil
 import subprocess
@@ -169,7 +171,8 @@ class EngineWorld:
         self.engines: Engines | None = None
         self.ports: dict[str, int] = {}
         self.rootfs, self.oci = image_tars(base / "image")
-        self.counter = 0
+        self.counter = itertools.count(1)
+        self.last: dict[str, str] = {}
 
     # ---------------------------------------------------------------- start and stop
 
@@ -264,7 +267,7 @@ class EngineWorld:
     # ---------------------------------------------------------------- engine clients
 
     def login(self, engine: str, host: str, port: str | int) -> Step:
-        """docker/podman login (ctr has none: a resolve of a missing tag instead)."""
+        """docker/podman login (ctr has none: a push instead, which needs TLS and auth)."""
         e, ref = self._engines(), self.ref(host, port)
         if engine == "docker":
             return _step(e.docker("login", "-u", USER, "--password-stdin", ref,
@@ -277,9 +280,9 @@ class EngineWorld:
 
     def push(self, engine: str, host: str, port: str | int) -> Step:
         """Tag the local image as a new repository on ``host:port`` and push it."""
-        self.counter += 1
-        e, target = self._engines(), f"{self.ref(host, port)}/e2e/{engine}{self.counter}:v1"
-        self.last = target
+        number = next(self.counter)
+        e, target = self._engines(), f"{self.ref(host, port)}/e2e/{engine}{number}:v1"
+        self.last[engine] = target
         if engine == "docker":
             tagged = e.docker("tag", "tlsprov-e2e/img:v1", target)
             return _step(tagged) if tagged.returncode else _step(e.docker("push", target))
@@ -296,7 +299,7 @@ class EngineWorld:
 
     def pull(self, engine: str, host: str, port: str | int) -> Step:
         """Remove the last pushed image locally, then pull it back."""
-        e, target = self._engines(), self.last
+        e, target = self._engines(), self.last[engine]
         if engine == "docker":
             e.docker("rmi", target)
             return _step(e.docker("pull", target))
@@ -314,6 +317,16 @@ class EngineWorld:
             steps.append(self.push(engine, host, port))
         steps.append(self.pull(engine, host, port))
         return steps
+
+    def roundtrip_all(self, host: str, port: str | int) -> str:
+        """:meth:`roundtrip` for every engine at once (threads); the failures, or ''."""
+        with concurrent.futures.ThreadPoolExecutor(len(ENGINES)) as pool:
+            runs = {e: pool.submit(self.roundtrip, e, host, port) for e in ENGINES}
+            return "\n".join(
+                f"{engine} {self.ref(host, port)}:\n{failed}"
+                for engine, run in runs.items()
+                if (failed := failures(run.result(timeout=300)))
+            )
 
     def _ctr_args(self, host: str, port: str | int) -> list[str]:
         hosts_dir = self.box.root / "etc" / "containerd" / "certs.d"

@@ -36,12 +36,17 @@ RUN_TIMEOUT = 60.0
 DOCKER_CLI = "/usr/bin/docker"  # the client of Debian's docker.io, not /usr/local/bin's
 PROGRAMS = {"containerd": ("containerd", "ctr"), "docker": ("dockerd", DOCKER_CLI),
             "podman": ("podman",)}  # fmt: skip
-_NAMESPACE = (
-    "unshare", "--mount", "--propagation", "private", "sh", "-c",
-    'if [ -n "$1" ]; then mount --bind "$1" /etc/docker || exit 1; fi; '
-    'mount -t tmpfs tmpfs /run || exit 1; shift; exec "$@"',
-    "sh",
-)  # fmt: skip
+_NAMESPACE_SCRIPT = (
+    'mount -t tmpfs tmpfs /run || exit 1; while [ "$1" != -- ]; do '
+    'mount --bind "$1" "$2" || exit 1; shift 2; done; shift; exec "$@"'
+)
+
+
+def _in_namespace(binds: list[tuple[Path, str]], argv: list[str]) -> list[str]:
+    """``argv`` in a private mount namespace: a tmpfs on /run, ``src`` bound over ``dst``."""
+    pairs = [str(p) for bind in binds for p in (bind[0], bind[1])]
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _NAMESPACE_SCRIPT,
+            "sh", *pairs, "--", *argv]  # fmt: skip
 
 
 def missing_programs(engines: Iterable[str]) -> list[str]:
@@ -248,12 +253,13 @@ class Engines:
         (w / "daemon.json").write_text("{}\n", encoding="utf-8")
         (self.etc_docker / "certs.d").mkdir(parents=True, exist_ok=True)
         argv = [
-            *_NAMESPACE, str(self.etc_docker), "dockerd", "--config-file", str(w / "daemon.json"),
+            "dockerd", "--config-file", str(w / "daemon.json"),
             "--containerd", str(self.containerd_sock), "--iptables=false", "--ip-masq=false",
             "--ip-forward=false", "--bridge=none", "--storage-driver=overlay2",
             "--data-root", str(w / "data"), "--exec-root", str(w / "exec"),
             "--pidfile", str(w / "docker.pid"), "-H", f"unix://{self.docker_sock}",
         ]  # fmt: skip
+        argv = _in_namespace([(self.etc_docker, "/etc/docker")], argv)
         env = {**os.environ, **self.proxy.env(), **self.docker_env}
         self._spawn("dockerd", argv, self.docker_sock, env)
 
@@ -267,7 +273,7 @@ class Engines:
     def setup_podman(self) -> None:
         """podman's own root, runroot, tmpdir and containers.conf (no daemon to start)."""
         w = self.podman_dir
-        for sub in ("root", "run", "tmp", "networks"):
+        for sub in ("root", "run", "tmp", "networks", "var-lib"):
             (w / sub).mkdir(parents=True, exist_ok=True)
         (w / "containers.conf").write_text(
             '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
@@ -297,8 +303,10 @@ class Engines:
         w = self.podman_dir
         env = {**os.environ, **self.proxy.env(), "CONTAINERS_CONF": str(w / "containers.conf"),
                "REGISTRY_AUTH_FILE": str(w / "auth.json")}  # fmt: skip
-        argv = [*_NAMESPACE, "", "podman", "--root", str(w / "root"), "--runroot",
-                str(w / "run"), "--tmpdir", str(w / "tmp"), *args]  # fmt: skip
+        argv = ["podman", "--root", str(w / "root"), "--runroot", str(w / "run"),
+                "--tmpdir", str(w / "tmp"), *args]  # fmt: skip
+        # containers/image keeps a blob cache in /var/lib/containers/cache: keep it here.
+        argv = _in_namespace([(w / "var-lib", "/var/lib")], argv)
         return self._run(argv, env, stdin, timeout)
 
     def stop(self) -> None:
