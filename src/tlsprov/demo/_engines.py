@@ -23,6 +23,7 @@ import signal
 import socket
 import socketserver
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -199,12 +200,12 @@ def _wait_socket(name: str, path: Path, proc: subprocess.Popen[bytes], log: Path
     raise RuntimeError(f"{path} did not appear within {START_TIMEOUT:.0f} s:\n{_log_tail(log)}")
 
 
-def _containerd_config(w: Path) -> str:
+def _containerd_config(w: Path, sock: Path) -> str:
     return (
         f'version = 2\nroot = "{w}/root"\nstate = "{w}/state"\n'
         'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-        f'[grpc]\n  address = "{w}/containerd.sock"\n'
-        f'[ttrpc]\n  address = "{w}/containerd.sock.ttrpc"\n'
+        f'[grpc]\n  address = "{sock}"\n'
+        f'[ttrpc]\n  address = "{sock}.ttrpc"\n'
         f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{w}/opt"\n'
     )
 
@@ -224,8 +225,11 @@ class Engines:
         self.proxy = proxy
         self.etc_docker = etc_docker
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.containerd_sock = work / "containerd" / "containerd.sock"
-        self.docker_sock = work / "docker" / "docker.sock"
+        # Unix sockets (108 bytes) and podman's runroot (50) want short paths: a private
+        # folder in the temp dir, removed by stop().
+        self.short = Path(tempfile.mkdtemp(prefix="tlsprov-"))
+        self.containerd_sock = self.short / "containerd.sock"
+        self.docker_sock = self.short / "docker.sock"
         self.podman_dir = work / "podman"
 
     def _spawn(self, name: str, argv: list[str], sock: Path, env: dict[str, str]) -> None:
@@ -242,7 +246,9 @@ class Engines:
         """containerd with everything under ``work/containerd``."""
         w = self.work / "containerd"
         w.mkdir(parents=True, exist_ok=True)
-        (w / "config.toml").write_text(_containerd_config(w), encoding="utf-8")
+        (w / "config.toml").write_text(
+            _containerd_config(w, self.containerd_sock), encoding="utf-8"
+        )
         argv = ["containerd", "--config", str(w / "config.toml")]
         self._spawn("containerd", argv, self.containerd_sock, dict(os.environ))
 
@@ -273,7 +279,7 @@ class Engines:
     def setup_podman(self) -> None:
         """podman's own root, runroot, tmpdir and containers.conf (no daemon to start)."""
         w = self.podman_dir
-        for sub in ("root", "run", "tmp", "networks", "var-lib"):
+        for sub in ("root", "tmp", "networks", "var-lib"):
             (w / sub).mkdir(parents=True, exist_ok=True)
         (w / "containers.conf").write_text(
             '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
@@ -303,7 +309,7 @@ class Engines:
         w = self.podman_dir
         env = {**os.environ, **self.proxy.env(), "CONTAINERS_CONF": str(w / "containers.conf"),
                "REGISTRY_AUTH_FILE": str(w / "auth.json")}  # fmt: skip
-        argv = ["podman", "--root", str(w / "root"), "--runroot", str(w / "run"),
+        argv = ["podman", "--root", str(w / "root"), "--runroot", str(self.short / "podman"),
                 "--tmpdir", str(w / "tmp"), *args]  # fmt: skip
         # containers/image keeps a blob cache in /var/lib/containers/cache: keep it here.
         argv = _in_namespace([(w / "var-lib", "/var/lib")], argv)
@@ -315,6 +321,7 @@ class Engines:
             proc = self.procs.pop(name, None)
             if proc is not None:
                 _stop(proc)
+        shutil.rmtree(self.short, ignore_errors=True)
 
 
 def start_engines(
