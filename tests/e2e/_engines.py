@@ -36,6 +36,15 @@ USER, PASSWORD = "alice", "s3cret-e2e"
 HERE = Path(__file__).resolve().parent
 SANDBOX_TOOLS = HERE / "fakes_engines"
 CTR_IMAGE = "local.test/tlsprov-e2e/img"  # the OCI archive's name in containerd
+# What the engines would create outside the sandbox if they were not confined.
+OUTSIDE = ("/etc/docker/key.json", "/etc/docker/certs.d", "/run/docker", "/run/containerd",
+           "/run/containers", "/etc/containers/networks", "/var/lib/docker",
+           "/var/lib/containerd", "/opt/containerd", "/var/lib/containers/storage")  # fmt: skip
+
+
+def outside_state() -> dict[str, bool]:
+    """Which of :data:`OUTSIDE` exist right now."""
+    return {path: os.path.lexists(path) for path in OUTSIDE}
 
 
 def nginx_conf(prefix: Path, registry: int, servers: list[tuple[int, Path, Path | None]]) -> str:
@@ -179,6 +188,7 @@ class EngineWorld:
     def start(self) -> None:
         """Registry, nginx, proxy, then the engines; :meth:`stop` undoes whatever started."""
         b = self.base
+        self.outside_before = outside_state()
         htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True,
                                   text=True, check=True, timeout=30).stdout  # fmt: skip
         (b / "htpasswd").write_text(htpasswd, encoding="utf-8")

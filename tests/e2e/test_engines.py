@@ -8,6 +8,7 @@ podman ``--cert-dir`` of the folder the podman target wrote.
 from __future__ import annotations
 
 import shutil
+import socket
 from typing import Any
 
 import pytest
@@ -87,3 +88,38 @@ def test_the_guide_layout_beside_a_client_pair_breaks_docker_for_aaa(engines: An
     shutil.copyfile(engines.server / "harbor.test.key", folder / "aaa.test.key")
     step = engines.login("docker", "aaa.test", "mtls")
     assert step.returncode != 0 and "400" in step.output, step
+
+
+def test_loopback_proves_nothing_for_dockerd(engines: Any) -> None:
+    """The trap the harness avoids: by 127.0.0.1 dockerd logs in with no CA at all, even on the
+    CN-only port, because it treats 127.0.0.0/8 as insecure and skips verification."""
+    assert not any((engines.box.root / "etc/docker/certs.d").iterdir())
+    for port in ("plain", "cn"):
+        step = engines.login("docker", "127.0.0.1", port)
+        assert step.returncode == 0, step
+    named = engines.login("docker", "harbor.test", "plain")
+    assert "x509: certificate signed by unknown authority" in named.output, named
+
+
+def test_proxy_tunnels_only_the_test_names(engines: Any) -> None:
+    proxy = engines.proxy
+    engines.login("docker", "aaa.test", "plain")
+    assert any(t.startswith(("harbor.test:", "aaa.test:")) for t in proxy.tunnels)
+    assert not any(t.startswith("127.") or "localhost" in t for t in proxy.tunnels)
+    port = int(proxy.url.rsplit(":", 1)[1])
+    for request, status in ((b"CONNECT example.com:443 HTTP/1.1\r\n\r\n", b" 403 "),
+                            (b"GET http://harbor.test/ HTTP/1.1\r\n\r\n", b" 405 ")):  # fmt: skip
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(request)
+            assert status in conn.recv(200)
+    assert "example.com:443" in proxy.refused
+
+
+def test_nothing_was_created_outside_the_sandbox(engines: Any) -> None:
+    """dockerd's key.json and plugin folder, podman's network lock and containerd's state stay
+    in the sandbox while every engine runs."""
+    _install(engines, "harbor.test", "plain", "client-only")
+    failed = engines.roundtrip_all("harbor.test", "plain")
+    assert not failed, failed
+    assert E.outside_state() == engines.outside_before
+    assert (engines.box.root / "etc" / "docker" / "key.json").is_file()

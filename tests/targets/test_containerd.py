@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from tlsprov.errors import InputError
+from tlsprov.errors import ConfigError, InputError
 from tlsprov.install.targets.containerd import ContainerdTarget
 
 C = "/etc/containerd/certs.d"
@@ -224,3 +224,11 @@ def test_config_path_warning_stays_with_a_client_bundle(ctx, bundle, client_bund
     plan = plan_of(ContainerdTarget(), bundle, ctx(client_bundle=client_bundle))
     assert len(plan.warnings) == 1
     assert 'config_path = "/etc/containerd/certs.d"' in plan.warnings[0]
+
+
+def test_options_none_or_empty_are_fine_anything_else_is_a_config_error() -> None:
+    ContainerdTarget()
+    ContainerdTarget({})
+    with pytest.raises(ConfigError, match="unknown option 'server_pair'") as info:
+        ContainerdTarget({"server_pair": True})
+    assert info.value.exit_code == 2

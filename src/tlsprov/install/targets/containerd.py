@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from tlsprov.errors import InputError
+from tlsprov.errors import ConfigError, InputError
 from tlsprov.install.targets._common import client_pair_writes, file_mode, read_host_text
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle, Plan
 
@@ -31,6 +32,18 @@ _HEADER = re.compile(r"""^\s*\[\s*host\s*\.\s*(?:"([^"]*)"|'([^']*)')\s*\]\s*(?:
 
 class ContainerdTarget:
     """containerd's per-registry hosts folder (CRI, nerdctl, and ``ctr --hosts-dir``)."""
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        """``options``: the ``[targets.containerd]`` table, which has no keys yet.
+
+        Raises:
+            ConfigError: any option is given.
+        """
+        if options:
+            raise ConfigError(
+                f"unknown option {sorted(options)[0]!r} for the containerd target",
+                hint="[targets.containerd] takes no options; remove the table",
+            )
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
         """Plan ``ca.crt`` (and a client pair) and a ``hosts.toml`` that points at them.
