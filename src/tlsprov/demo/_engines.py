@@ -184,18 +184,29 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
-def _wait_socket(name: str, path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
+def _answers(path: Path, ping: bool) -> bool:
+    """The unix socket accepts a connection (and, with ``ping``, answers ``GET /_ping``)."""
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.settimeout(2)
+        try:
+            probe.connect(str(path))
+            if not ping:
+                return True
+            probe.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return probe.recv(64).split(b" ")[1:2] == [b"200"]
+        except OSError:
+            return False
+
+
+def _wait_socket(
+    name: str, path: Path, proc: subprocess.Popen[bytes], log: Path, *, ping: bool = False
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited ({proc.returncode}):\n{_log_tail(log)}")
-        if path.exists():
-            with socket.socket(socket.AF_UNIX) as probe:
-                try:
-                    probe.connect(str(path))
-                    return
-                except OSError:
-                    pass
+        if path.exists() and _answers(path, ping):
+            return
         time.sleep(0.02)
     raise RuntimeError(f"{path} did not appear within {START_TIMEOUT:.0f} s:\n{_log_tail(log)}")
 
@@ -232,7 +243,9 @@ class Engines:
         self.docker_sock = self.short / "docker.sock"
         self.podman_dir = work / "podman"
 
-    def _spawn(self, name: str, argv: list[str], sock: Path, env: dict[str, str]) -> None:
+    def _spawn(
+        self, name: str, argv: list[str], sock: Path, env: dict[str, str], *, ping: bool = False
+    ) -> None:
         log = self.work / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
@@ -240,7 +253,7 @@ class Engines:
                 env=env, start_new_session=True,
             )  # fmt: skip
         self.procs[name] = proc
-        _wait_socket(name, sock, proc, log)
+        _wait_socket(name, sock, proc, log, ping=ping)
 
     def start_containerd(self) -> None:
         """containerd with everything under ``work/containerd``."""
@@ -262,12 +275,12 @@ class Engines:
             "dockerd", "--config-file", str(w / "daemon.json"),
             "--containerd", str(self.containerd_sock), "--iptables=false", "--ip-masq=false",
             "--ip-forward=false", "--bridge=none", "--storage-driver=overlay2",
-            "--data-root", str(w / "data"), "--exec-root", str(w / "exec"),
+            "--data-root", str(w / "data"), "--exec-root", str(self.short / "exec"),
             "--pidfile", str(w / "docker.pid"), "-H", f"unix://{self.docker_sock}",
         ]  # fmt: skip
         argv = _in_namespace([(self.etc_docker, "/etc/docker")], argv)
         env = {**os.environ, **self.proxy.env(), **self.docker_env}
-        self._spawn("dockerd", argv, self.docker_sock, env)
+        self._spawn("dockerd", argv, self.docker_sock, env, ping=True)
 
     def restart_dockerd(self) -> None:
         """Stop dockerd by its PID and start it again (what ``systemctl restart docker`` does)."""
