@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import tlsprov_e2e_engines as E
+import tlsprov_e2e_support as S
 
 pytestmark = pytest.mark.e2e
 
@@ -121,3 +122,45 @@ def test_nothing_was_created_outside_the_sandbox(engines: Any) -> None:
     assert not failed, failed
     assert E.outside_state() == engines.outside_before
     assert (engines.box.root / "etc" / "docker" / "key.json").is_file()
+
+
+def test_server_pair_option_keeps_the_guides_layout_working_without_mtls(engines: Any) -> None:
+    """``server_pair = true`` (through the library, as ``[targets.docker]`` would pass it):
+    the guide's HOST.cert/HOST.key beside ca.crt, and Docker and podman still work on the
+    plain port. Beside a client pair the same option is refused before anything is written."""
+    from tlsprov.errors import InputError
+    from tlsprov.install.engine import apply_install
+    from tlsprov.install.planning import plan_install
+    from tlsprov.install.targets.docker import DockerTarget
+    from tlsprov.install.targets.podman import PodmanTarget
+    from tlsprov.models import InstallContext
+    from tlsprov.pki.bundleio import read_bundle
+    from tlsprov.plugins.hookspecs import hookimpl
+    from tlsprov.plugins.specs import TargetSpec
+    from tlsprov.testing import registry_with
+
+    class GuideLayout:
+        @hookimpl
+        def tlsprov_register_targets(self) -> list[TargetSpec]:
+            options = {"server_pair": True}
+            return [TargetSpec(name="docker", factory=lambda: DockerTarget(options)),
+                    TargetSpec(name="podman", factory=lambda: PodmanTarget(options))]  # fmt: skip
+
+    registry = registry_with(GuideLayout())
+    bundle = read_bundle(engines.server)
+    context = InstallContext(root=engines.box.root, host="harbor.test", port=engines.ports["plain"])
+    plan = plan_install(bundle, context, ["docker", "podman"], registry=registry)
+    apply_install(plan, state_dir=engines.box.root / "var/lib/tlsprov")
+    for engine in ("docker", "podman"):
+        names = sorted(p.name for p in engines.folder(engine, "harbor.test", "plain").iterdir())
+        assert names == ["ca.crt", "harbor.test.cert", "harbor.test.key"]
+        steps = engines.roundtrip(engine, "harbor.test", "plain")
+        assert not E.failures(steps), E.failures(steps)
+
+    client = read_bundle(engines.client)
+    mtls = InstallContext(root=engines.box.root, host="aaa.test", port=engines.ports["mtls"],
+                          client_bundle=client)  # fmt: skip
+    before = S.snapshot(engines.box.root)
+    with pytest.raises(InputError, match=r"two \.cert/\.key pairs"):
+        plan_install(bundle, mtls, ["docker"], registry=registry)
+    assert S.snapshot(engines.box.root) == before

@@ -149,7 +149,8 @@ def certs_d_plan_parts(
     elif not context.client_only:
         notes.append(
             f"Harbor's server pair is not copied into {folder}: {tool} would offer it as a "
-            "client certificate (server_pair = true restores the guide's layout)"
+            f"client certificate ([targets.{tool.lower()}] server_pair = true restores the "
+            "guide's layout)"
         )
     writes.append(
         FileWrite(
