@@ -6,9 +6,12 @@ differ). Clients: ``skopeo`` in a private mount namespace whose ``/etc/hosts`` m
 Harbor install folder with the test ``prepare``; recording stand-ins for ``docker``,
 ``systemctl``, ``update-ca-certificates``... sit first on PATH (``fakes/``).
 
-Plain helpers live in ``_servers.py`` and ``_support.py``, loaded here as the modules
-``tlsprov_e2e_servers`` and ``tlsprov_e2e_support`` so test files can import them (pytest
-runs with ``--import-mode=importlib``).
+The real container engines (dockerd, containerd, podman) run once per session behind a
+CONNECT proxy, with a registry behind nginx (``engine_world``, ``engines``; see ``_engines.py``).
+
+Plain helpers live in ``_servers.py``, ``_support.py`` and ``_engines.py``, loaded here as the
+modules ``tlsprov_e2e_servers``, ``tlsprov_e2e_support`` and ``tlsprov_e2e_engines`` so test
+files can import them (pytest runs with ``--import-mode=importlib``).
 """
 
 from __future__ import annotations
