@@ -34,8 +34,6 @@ def test_demo_provisions_the_sandbox_and_verifies(tmp_path: Path, use_nginx: boo
         "/data/cert/harbor.test.key",
         "/data/ca_download/ca.crt",
         "/opt/harbor/harbor.yml",
-        f"/etc/docker/certs.d/harbor.test:{port}/harbor.test.cert",
-        f"/etc/docker/certs.d/harbor.test:{port}/harbor.test.key",
         f"/etc/docker/certs.d/harbor.test:{port}/ca.crt",
     }
     harbor_yml = (root / "opt/harbor/harbor.yml").read_text()

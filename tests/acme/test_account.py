@@ -137,7 +137,7 @@ def test_directory_is_required_and_aliases_resolve(tmp_path: Path) -> None:
     ("options", "text"),
     [
         ({"challenge": "tls-alpn-01"}, "challenge"),
-        ({"challenge": "dns-01"}, "exactly one of dns_hook or rfc2136_server"),
+        ({"challenge": "dns-01"}, "exactly one of dns_hook, rfc2136_server or lexicon_provider"),
         ({"rfc2136_server": "127.0.0.1:53", "challenge": "dns-01"}, "TSIG"),
         ({"eab_kid": "k"}, "needs both eab_kid and eab_hmac_key"),
         ({"eab_kid": "k", "eab_hmac_key": "x", "eab_alg": "HS1"}, "eab_alg"),

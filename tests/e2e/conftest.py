@@ -6,9 +6,12 @@ differ). Clients: ``skopeo`` in a private mount namespace whose ``/etc/hosts`` m
 Harbor install folder with the test ``prepare``; recording stand-ins for ``docker``,
 ``systemctl``, ``update-ca-certificates``... sit first on PATH (``fakes/``).
 
-Plain helpers live in ``_servers.py`` and ``_support.py``, loaded here as the modules
-``tlsprov_e2e_servers`` and ``tlsprov_e2e_support`` so test files can import them (pytest
-runs with ``--import-mode=importlib``).
+The real container engines (dockerd, containerd, podman) run once per session behind a
+CONNECT proxy, with a registry behind nginx (``engine_world``, ``engines``; see ``_engines.py``).
+
+Plain helpers live in ``_servers.py``, ``_support.py`` and ``_engines.py``, loaded here as the
+modules ``tlsprov_e2e_servers``, ``tlsprov_e2e_support`` and ``tlsprov_e2e_engines`` so test
+files can import them (pytest runs with ``--import-mode=importlib``).
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ def _load(name: str, filename: str) -> Any:
 
 _load("tlsprov_e2e_servers", "_servers.py")
 S = _load("tlsprov_e2e_support", "_support.py")
+E = _load("tlsprov_e2e_engines", "_engines.py")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _fakes_executable() -> None:
     """The recording programs must be executable (a checkout may lose the bit)."""
-    for path in S.FAKES.iterdir():
+    for path in (*S.FAKES.iterdir(), *E.SANDBOX_TOOLS.iterdir()):
         if not path.name.startswith("_") and path.is_file():
             path.chmod(0o755)
 
@@ -132,6 +136,25 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Any:
     assert result.returncode == 0, S.describe(result)
     issued.issue(S.HOST, issued.server, "--alt-name", "127.0.0.1")
     return issued
+
+
+@pytest.fixture(scope="session")
+def engine_world(tmp_path_factory: pytest.TempPathFactory, issued: Any) -> Iterator[Any]:
+    """Registry (basic auth) behind nginx (plain, mTLS, CN-only ports), the CONNECT proxy,
+    containerd, dockerd and podman: started once, stopped by PID at the end of the session."""
+    world = E.EngineWorld(tmp_path_factory.mktemp("engines"), issued)
+    try:
+        world.start()
+        yield world
+    finally:
+        world.stop()
+
+
+@pytest.fixture
+def engines(engine_world: Any) -> Any:
+    """The engine world with empty certs.d folders, trust anchors and tlsprov state."""
+    engine_world.reset()
+    return engine_world
 
 
 def _load_path(name: str, path: Path) -> Any:

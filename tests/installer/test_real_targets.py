@@ -39,20 +39,21 @@ def test_docker_restart_only_when_the_trust_store_changes(
     assert anchor.read_bytes() == ca.pem
     certs_d = sandbox / "etc/docker/certs.d/harbor.test:8443"
     assert (certs_d / "ca.crt").read_bytes() == ca.pem
-    assert (certs_d / "harbor.test.key").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in certs_d.iterdir()) == ["ca.crt"]  # no server pair (issue 12)
     assert recorder.calls() == [["update-ca-certificates"], ["systemctl", "restart", "docker"]]
     assert any("OS trust store changed" in n for n in result.notes)
 
-    # A renewed leaf from the same CA: certs.d changes, the trust store does not.
+    # A renewed leaf from the same CA: neither certs.d (it holds only the CA) nor the trust
+    # store changes, so nothing is written and Docker is not restarted.
     recorder.clear()
     renewed = ca.bundle(["harbor.test"])
     plan = plan_install(renewed, context, ["docker", "os-trust"], registry=fresh_registry)
     assert not plan.context.os_trust_changed
-    assert plan.changed_targets == {"docker"}
+    assert plan.changed_targets == set()
     result = apply_install(plan, state_dir=state_dir, runner=recorder.runner())
-    assert result.changed
+    assert not result.changed
     assert recorder.calls() == []  # no restart: dockerd re-reads certs.d by itself
-    assert (certs_d / "harbor.test.key").read_bytes() == renewed.private_key_pem
+    assert (certs_d / "ca.crt").read_bytes() == ca.pem
 
     # Same bundle again: nothing to do.
     plan = plan_install(renewed, context, ["docker", "os-trust"], registry=fresh_registry)

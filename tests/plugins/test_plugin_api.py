@@ -219,7 +219,10 @@ def test_plugins_lists_declared_options(capsys: pytest.CaptureFixture[str]) -> N
         "help": "leaf validity",
     }
     targets = {t["name"]: t for t in doc["targets"]}
-    assert targets["docker"]["options"] == []
+    assert [(o["name"], o["type"], o["default"]) for o in targets["docker"]["options"]] == [
+        ("server_pair", "bool", False)
+    ]
+    assert targets["containerd"]["options"] == []
     assert [o["name"] for o in targets["test-settings"]["options"]] == [
         "namespace",
         "path",

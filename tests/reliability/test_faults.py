@@ -267,8 +267,10 @@ def test_the_wrapper_script_kills_a_real_process(
     sandbox: Any, bundles: Any, cli: Any, tmp_path: Path
 ) -> None:
     """The same probes through ``python _faults.py SPEC -- ARGS`` (a fresh interpreter): killed
-    right after the first certs.d file was renamed into place, then ``tlsprov rollback``."""
-    scenario = Scenario(sandbox(), bundles, TARGETS["docker"], cli)
+    right after the first certs.d file was renamed into place, then ``tlsprov rollback``.
+
+    containerd's folder gets two files (ca.crt, hosts.toml); Docker's holds only ca.crt now."""
+    scenario = Scenario(sandbox(), bundles, TARGETS["containerd"], cli)
     steps = _steps(scenario)
     n = next(i for i, step in enumerate(steps, 1) if re.match(r"after-rename .*/certs\.d/", step))
     spec = json.dumps({"n": n, "kind": "kill", "events": str(tmp_path / "events.jsonl")})

@@ -147,6 +147,7 @@ def _raw_ca(
     key: Any = None,
     cert_key: Any = None,
     algorithm: Any = None,
+    ski: bool = True,
 ) -> Path:
     """Write a CA built with cryptography directly (for shapes the provider never makes)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +155,7 @@ def _raw_ca(
     cert_key = cert_key or key
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Odd CA")])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -163,8 +164,11 @@ def _raw_ca(
         .not_valid_before(now + dt.timedelta(days=days_from))
         .not_valid_after(now + dt.timedelta(days=days_to))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(cert_key, algorithm or hashes.SHA256())
     )
+    if ski:
+        ski_value = x509.SubjectKeyIdentifier.from_public_key(cert_key.public_key())
+        builder = builder.add_extension(ski_value, critical=False)
+    cert = builder.sign(cert_key, algorithm or hashes.SHA256())
     (folder / "ca.key").write_bytes(key_to_pem(key))
     (folder / "ca.crt").write_bytes(cert_to_pem(cert))
     return folder
@@ -184,6 +188,16 @@ def test_a_plain_raw_ca_is_accepted(tmp_path: Path) -> None:
     """Control for the refusals below: the same recipe with sane values loads."""
     bundle = issue(_raw_ca(tmp_path / "ca"))
     assert load_cert(bundle.ca_pem).subject.rfc4514_string() == "CN=Odd CA"
+
+
+def test_a_raw_ca_without_subject_key_identifier_is_refused_at_issue(tmp_path: Path) -> None:
+    """Strict verifiers reject a CA without SKI, so the bundle check at issue refuses it."""
+    ca_dir = _raw_ca(tmp_path / "ca", ski=False)
+    before = snapshot(ca_dir)
+    with pytest.raises(tlsprov.IssuanceError) as info:
+        issue(ca_dir)
+    assert "subjectKeyIdentifier" in info.value.message
+    assert snapshot(ca_dir) == before
 
 
 def test_key_cert_mismatch(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from tlsprov.errors import InputError
+from tlsprov.errors import ConfigError, InputError
 from tlsprov.install.targets.containerd import ContainerdTarget
 
 C = "/etc/containerd/certs.d"
@@ -132,3 +132,103 @@ def test_config_path_warnings(ctx, bundle, plan_of, put, config, fragment) -> No
 def test_config_path_set_gives_no_warning(ctx, bundle, plan_of, put, config) -> None:
     put("/etc/containerd/config.toml", config)
     assert plan_of(ContainerdTarget(), bundle, ctx()).warnings == ()
+
+
+CLIENT = {"client": [["client.cert", "client.key"]]}
+
+
+@pytest.mark.parametrize("client_only", [False, True])
+def test_client_bundle_writes_pair_and_client_line(
+    ctx, bundle, client_bundle, plan_of, put, client_only
+) -> None:
+    put("/etc/containerd/config.toml", V3)
+    context = ctx(port=8443, client_bundle=client_bundle, client_only=client_only)
+    plan = plan_of(ContainerdTarget(), bundle, context)
+    writes = {str(w.path): w for w in plan.writes}
+    folder = f"{C}/harbor.test:8443"
+    assert list(writes) == [
+        f"{folder}/ca.crt",
+        f"{folder}/client.cert",
+        f"{folder}/client.key",
+        f"{folder}/hosts.toml",
+    ]
+    assert writes[f"{folder}/client.cert"].content == client_bundle.fullchain_pem
+    key = writes[f"{folder}/client.key"]
+    assert key.content == client_bundle.private_key_pem and key.secret and key.mode == 0o600
+    assert writes[f"{folder}/ca.crt"].dir_mode == 0o700
+    data = tomllib.loads(writes[f"{folder}/hosts.toml"].content.decode())
+    assert data["host"]["https://harbor.test:8443"] == {
+        "capabilities": ["pull", "resolve", "push"],
+        "ca": "ca.crt",
+        **CLIENT,
+    }
+    assert plan.warnings == ()
+
+
+def test_server_bundle_as_client_refused(ctx, bundle, plan_of) -> None:
+    with pytest.raises(InputError, match="clientAuth"):
+        plan_of(ContainerdTarget(), bundle, ctx(client_bundle=bundle))
+
+
+def test_client_line_is_added_to_our_existing_table(
+    ctx, bundle, client_bundle, plan_of, put
+) -> None:
+    put("/etc/containerd/config.toml", V2)
+    user = (
+        'server = "https://harbor.test"\n\n[host."https://harbor.test"]\n'
+        '  capabilities = ["pull", "resolve", "push"]\n  ca = "ca.crt"\n'
+    )
+    put(f"{C}/harbor.test/hosts.toml", user)
+    plan = plan_of(ContainerdTarget(), bundle, ctx(client_bundle=client_bundle))
+    text = _writes(plan)[f"{C}/harbor.test/hosts.toml"].decode()
+    assert tomllib.loads(text)["host"]["https://harbor.test"]["client"] == CLIENT["client"]
+    assert text.replace('  client = [["client.cert", "client.key"]]\n', "") == user
+    assert plan.warnings == ()
+    # Run again on the result: nothing more to change.
+    put(f"{C}/harbor.test/hosts.toml", text)
+    again = plan_of(ContainerdTarget(), bundle, ctx(client_bundle=client_bundle))
+    assert f"{C}/harbor.test/hosts.toml" not in _writes(again)
+
+
+def test_table_without_ca_gets_ca_and_client(ctx, bundle, client_bundle, plan_of, put) -> None:
+    put("/etc/containerd/config.toml", V3)
+    put(f"{C}/harbor.test/hosts.toml", '[host."https://harbor.test"]\n  capabilities = ["pull"]\n')
+    plan = plan_of(ContainerdTarget(), bundle, ctx(client_bundle=client_bundle))
+    data = tomllib.loads(_writes(plan)[f"{C}/harbor.test/hosts.toml"].decode())
+    assert data["host"]["https://harbor.test"] == {
+        "capabilities": ["pull"],
+        "ca": "ca.crt",
+        **CLIENT,
+    }
+
+
+def test_other_client_setting_is_left_alone(ctx, bundle, client_bundle, plan_of, put) -> None:
+    put("/etc/containerd/config.toml", V3)
+    put(
+        f"{C}/harbor.test/hosts.toml",
+        '[host."https://harbor.test"]\n  ca = "ca.crt"\n  client = [["mine.cert", "mine.key"]]\n',
+    )
+    plan = plan_of(ContainerdTarget(), bundle, ctx(client_bundle=client_bundle))
+    assert [w.path.name for w in plan.writes] == ["ca.crt", "client.cert", "client.key"]
+    assert len(plan.warnings) == 1
+    assert 'client = [["client.cert", "client.key"]]' in plan.warnings[0]
+
+
+def test_no_client_line_without_a_client_bundle(ctx, bundle, plan_of, put) -> None:
+    put("/etc/containerd/config.toml", V3)
+    text = _writes(plan_of(ContainerdTarget(), bundle, ctx()))[f"{C}/harbor.test/hosts.toml"]
+    assert "client" not in tomllib.loads(text.decode())["host"]["https://harbor.test"]
+
+
+def test_config_path_warning_stays_with_a_client_bundle(ctx, bundle, client_bundle, plan_of):
+    plan = plan_of(ContainerdTarget(), bundle, ctx(client_bundle=client_bundle))
+    assert len(plan.warnings) == 1
+    assert 'config_path = "/etc/containerd/certs.d"' in plan.warnings[0]
+
+
+def test_options_none_or_empty_are_fine_anything_else_is_a_config_error() -> None:
+    ContainerdTarget()
+    ContainerdTarget({})
+    with pytest.raises(ConfigError, match="unknown option 'server_pair'") as info:
+        ContainerdTarget({"server_pair": True})
+    assert info.value.exit_code == 2

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tlsprov.errors import InputError
+from tlsprov.errors import ConfigError, InputError
 from tlsprov.install.targets.docker import DockerTarget
 from tlsprov.models import CommandStep
 
@@ -30,8 +30,20 @@ def test_ipv6_folder(ctx, bundle, plan_of) -> None:
     assert _paths(plan) == [f"{D}/[::1]:8443/ca.crt"]
 
 
-def test_harbor_host_writes_the_guide_layout(ctx, bundle, plan_of) -> None:
+def test_harbor_host_writes_only_the_ca_by_default(ctx, bundle, plan_of) -> None:
+    # Spec change (issue 12): Harbor's server pair no longer goes into certs.d by default;
+    # Docker would offer it as a client certificate (file-name order) to an mTLS Harbor.
     plan = plan_of(DockerTarget(), bundle, ctx())
+    assert _paths(plan) == [f"{D}/harbor.test/ca.crt"]
+    (ca,) = plan.writes
+    assert ca.content == bundle.ca_pem and ca.mode == 0o644 and not ca.secret
+    assert ca.dir_mode == 0o755
+    assert plan.warnings == ()
+    assert any("server pair is not copied" in n and "server_pair" in n for n in plan.notes)
+
+
+def test_server_pair_option_writes_the_guide_layout(ctx, bundle, plan_of) -> None:
+    plan = plan_of(DockerTarget({"server_pair": True}), bundle, ctx())
     writes = {str(w.path): w for w in plan.writes}
     assert list(writes) == [
         f"{D}/harbor.test/harbor.test.cert",
@@ -44,6 +56,55 @@ def test_harbor_host_writes_the_guide_layout(ctx, bundle, plan_of) -> None:
     assert ca.content == bundle.ca_pem and ca.mode == 0o644 and not ca.secret
     assert all(w.description for w in plan.writes)
     assert plan.warnings == ()
+    assert any("client certificate" in n for n in plan.notes)
+
+
+def test_server_pair_is_not_written_on_a_client_host(ctx, bundle, plan_of) -> None:
+    plan = plan_of(DockerTarget({"server_pair": True}), bundle, ctx(client_only=True))
+    assert _paths(plan) == [f"{D}/harbor.test/ca.crt"]
+
+
+@pytest.mark.parametrize("client_only", [False, True])
+def test_server_pair_false_with_client_pair(ctx, bundle, client_bundle, plan_of, client_only):
+    context = ctx(host="aaa.test", client_only=client_only, client_bundle=client_bundle)
+    plan = plan_of(DockerTarget({"server_pair": False}), bundle, context)
+    assert _paths(plan) == [f"{D}/aaa.test/{n}" for n in ("ca.crt", "client.cert", "client.key")]
+    assert plan.warnings == ()
+
+
+def test_server_pair_with_client_pair_is_refused(ctx, bundle, client_bundle, plan_of) -> None:
+    target = DockerTarget({"server_pair": True})
+    with pytest.raises(InputError, match=r"two \.cert/\.key pairs") as info:
+        plan_of(target, bundle, ctx(client_bundle=client_bundle))
+    assert "file-name order" in info.value.message
+    assert "[targets.docker]" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"server_pair": "yes"}, "server_pair must be true or false"),
+        ({"server_pair": 1}, "server_pair must be true or false"),
+        ({"serverpair": True}, "unknown option 'serverpair'"),
+    ],
+)
+def test_bad_options_are_config_errors(options, fragment) -> None:
+    with pytest.raises(ConfigError, match=fragment) as info:
+        DockerTarget(options)
+    assert info.value.exit_code == 2
+
+
+def test_leftover_guide_pair_is_called_out(ctx, bundle, client_bundle, plan_of, put) -> None:
+    put(f"{D}/aaa.test/aaa.test.cert", "c")
+    put(f"{D}/aaa.test/aaa.test.key", "k", 0o600)
+    plan = plan_of(DockerTarget(), bundle, ctx(host="aaa.test", client_bundle=client_bundle))
+    assert len(plan.warnings) == 1
+    warning = plan.warnings[0]
+    assert f"{D}/aaa.test/aaa.test.cert and aaa.test.key" in warning
+    assert "file-name order" in warning and "mutual TLS fails" in warning
+    # With server_pair the same files are the planned ones: nothing to call out.
+    plain = plan_of(DockerTarget({"server_pair": True}), bundle, ctx(host="aaa.test"))
+    assert plain.warnings == ()
 
 
 def test_client_only_writes_only_ca(ctx, bundle, plan_of) -> None:
@@ -86,12 +147,13 @@ def test_lone_key_and_cert_warnings(ctx, bundle, plan_of, put) -> None:
 
 
 def test_planned_partner_silences_the_warning(ctx, bundle, plan_of, put) -> None:
-    # A leftover harbor.test.key from the guide: the Harbor-host plan writes its .cert.
+    # A leftover harbor.test.key from the guide: with server_pair the plan writes its .cert.
     put(f"{D}/harbor.test/harbor.test.key", "k", 0o600)
-    assert plan_of(DockerTarget(), bundle, ctx()).warnings == ()
-    # On a client host nothing writes the .cert, so the stray key is reported.
-    warnings = plan_of(DockerTarget(), bundle, ctx(client_only=True)).warnings
-    assert len(warnings) == 1 and "harbor.test.key has no harbor.test.cert" in warnings[0]
+    assert plan_of(DockerTarget({"server_pair": True}), bundle, ctx()).warnings == ()
+    # By default (and on a client host) nothing writes the .cert, so the stray key is reported.
+    for context in (ctx(), ctx(client_only=True)):
+        warnings = plan_of(DockerTarget(), bundle, context).warnings
+        assert len(warnings) == 1 and "harbor.test.key has no harbor.test.cert" in warnings[0]
 
 
 def test_ignored_extensions_warn(ctx, bundle, plan_of, put) -> None:

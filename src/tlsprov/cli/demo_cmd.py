@@ -40,6 +40,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--no-nginx", action="store_true", help="serve with Python's TLS server, not nginx"
     )
+    p.add_argument(
+        "--engines",
+        action="store_true",
+        help="also start private dockerd, containerd and podman (those installed; needs root) "
+        "and log in and push to the sandbox Harbor through the folders tlsprov wrote",
+    )
     add_json(p)
 
 
@@ -57,7 +63,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Run the demo and print what it did and where."""
     from tlsprov.demo import run_demo
 
-    report = run_demo(args.dir, key_type=args.key_type, log=out.info, use_nginx=not args.no_nginx)
+    report = run_demo(
+        args.dir,
+        key_type=args.key_type,
+        log=out.info,
+        use_nginx=not args.no_nginx,
+        engines=args.engines,
+    )
     cert, verify = report["certificate"], report["verify"]
     what = "issued a new certificate" if report["issued"] else "kept the certificate"
     lines = [
@@ -80,6 +92,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
     lines += [
         f"control:     system trust only -> refused ({report['without_ca']})",
         f"control:     as wrong.test -> refused ({report['wrong_host']})",
+    ]
+    states = {True: "ok", False: "FAILED", None: "skipped"}
+    lines += [
+        f"engine:      {s['engine']}: {s['step']} -> {states[s['ok']]} ({s['detail']})"
+        for s in report["engines"]
+    ]
+    lines += [
         "demo OK: a sandbox Harbor was provisioned and verified over a real TLS connection",
     ]
     out.result(report, lines)

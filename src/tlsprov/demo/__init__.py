@@ -9,6 +9,8 @@
 3. The proxy: nginx (or Python's TLS server) serves what ``prepare`` rendered on 127.0.0.1.
 4. ``tlsprov verify``'s check against it, trusting only the installed ``ca.crt``, plus two
    negative controls (system trust only; a wrong host name) that must fail.
+5. With ``engines``: a real docker-registry behind the proxy, and private dockerd, containerd
+   and podman (those installed) logging in and pushing through the folders tlsprov wrote.
 
 Nothing outside the sandbox folder is touched; every listener is on 127.0.0.1.
 """
@@ -55,8 +57,13 @@ def run_demo(
     key_type: str | None = None,
     log: Log | None = None,
     use_nginx: bool = True,
+    engines: bool = False,
 ) -> dict[str, Any]:
-    """Run every step in the sandbox ``folder`` and return a JSON-ready report."""
+    """Run every step in the sandbox ``folder`` and return a JSON-ready report.
+
+    Raises:
+        VerifyError: the sandbox Harbor failed verification, or an engine step failed.
+    """
     from tlsprov.fsops import ensure_dir
     from tlsprov.lifecycle.config import load_config
     from tlsprov.lifecycle.lineage import StateStore
@@ -66,7 +73,7 @@ def run_demo(
 
     say = log or (lambda _line: None)
     ensure_dir(folder)
-    box = build_sandbox(folder, _port(folder), key_type)
+    box = build_sandbox(folder, _port(folder), key_type, engines=engines)
     config = load_config(box.config)
     runner = CommandRunner(path=box.path(), env=box.environment(), timeout=60)
     say(f"provisioning {DEMO_HOST}:{box.port} in the sandbox {box.root}")
@@ -90,6 +97,18 @@ def run_demo(
             raise VerifyError(f"the sandbox Harbor failed verification: {failed}")
         without_ca = expect_refusal(DEMO_HOST, box.port, None, "with system trust only")
         wrong_host = expect_refusal("wrong.test", box.port, ca, "as wrong.test")
+    engine_steps: list[dict[str, Any]] = []
+    if engines:
+        from tlsprov.demo._engine_demo import run_engines
+
+        say("the guide's last step, with real engines: login and push through certs.d")
+        engine_steps = run_engines(box, tls_include, say)
+        broken = [s["step"] for s in engine_steps if s["ok"] is False]
+        if broken:
+            raise VerifyError(
+                f"engine steps failed: {'; '.join(broken)}",
+                hint=f"see the logs under {box.dir / 'engines'}",
+            )
     return {
         "sandbox": str(box.dir),
         "root": str(box.root),
@@ -105,4 +124,5 @@ def run_demo(
         "verify": report.to_json(),
         "without_ca": without_ca,
         "wrong_host": wrong_host,
+        "engines": engine_steps,
     }

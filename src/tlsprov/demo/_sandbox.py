@@ -66,15 +66,20 @@ class Sandbox:
         return f"{self.bin}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
 
 
-def _config_text(box: Sandbox, key_type: str | None) -> str:
+def _config_text(box: Sandbox, key_type: str | None, engines: bool) -> str:
     key = f'key_type = "{key_type}"\n' if key_type else ""
+    targets = (
+        '"harbor", "docker", "containerd", "podman", "os-trust"'
+        if engines
+        else ('"harbor", "docker", "os-trust"')
+    )
     return (
         "# The demo's configuration: a sandbox Harbor on harbor.test, private CA.\n"
         f'[harbor]\nhostname = "{DEMO_HOST}"\nhttps_port = {box.port}\n'
         'alt_names = ["127.0.0.1"]\ninstall_dir = "/opt/harbor"\n\n'
         '[provider]\nname = "selfsigned"\n\n'
         f'[provider.selfsigned]\nca_dir = "{box.ca_dir}"\n{key}\n'
-        f'[install]\nroot = "{box.root}"\ntargets = ["harbor", "docker", "os-trust"]\n'
+        f'[install]\nroot = "{box.root}"\ntargets = [{targets}]\n'
         f'connect = "127.0.0.1:{box.port}"\n'
     )
 
@@ -84,9 +89,12 @@ def _write_new(path: Path, data: bytes, mode: int = 0o644) -> None:
         atomic_write(path, data, mode=mode)
 
 
-def build_sandbox(folder: Path, port: int, key_type: str | None) -> Sandbox:
+def build_sandbox(
+    folder: Path, port: int, key_type: str | None, *, engines: bool = False
+) -> Sandbox:
     """Create (or keep) the sandbox in ``folder``; files already there are left as they are,
-    so a second run sees the first run's result."""
+    so a second run sees the first run's result. ``engines`` adds the containerd and podman
+    targets."""
     box = Sandbox(dir=folder.absolute(), port=port)
     ensure_dir(box.dir)
     _write_new(box.root / "etc" / "os-release", _OS_RELEASE.encode())
@@ -100,5 +108,5 @@ def build_sandbox(folder: Path, port: int, key_type: str | None) -> Sandbox:
     for name in _STAND_INS:
         _write_new(box.bin / name, _RECORDER.encode(), 0o755)
     # The port may differ between runs: the config is rewritten, everything else is kept.
-    atomic_write(box.config, _config_text(box, key_type).encode())
+    atomic_write(box.config, _config_text(box, key_type, engines).encode())
     return box

@@ -56,7 +56,7 @@ def call_hook(plugins: LoadedPlugins, name: str, **kwargs: Any) -> None:
     """
     hook = getattr(plugins.pm.hook, name)
     impls = hook.get_hookimpls()
-    if not impls:  # a bulk run pays nothing for a hook no plugin implements
+    if not impls and not plugins.tracing:  # a bulk run pays nothing for an unused hook
         return
     if any(i.wrapper or i.hookwrapper for i in impls):
         hook(**kwargs)  # traced by the loader's monitor

@@ -3,12 +3,14 @@
 Each factory is the target class itself: it takes the target's settings (``[targets.NAME]`` in
 tlsprov.toml, ``--target-option NAME.KEY=VALUE`` on ``install``) and keeps them as
 ``self.options`` (see ``BuiltinTarget`` in ``_common``). The built-in targets declare their
-settings (none yet), so the host refuses unknown keys.
+settings, so the host refuses unknown keys: docker and podman take ``server_pair`` (the guide's
+layout, Harbor's pair copied into certs.d); the others none yet.
 """
 
 from __future__ import annotations
 
 from tlsprov.plugins.hookspecs import hookimpl
+from tlsprov.plugins.options import OptionSpec
 from tlsprov.plugins.specs import TargetSpec
 
 __all__ = ["tlsprov_register_targets"]
@@ -33,7 +35,7 @@ def tlsprov_register_targets() -> list[TargetSpec]:
         TargetSpec(
             name="docker",
             factory=DockerTarget,
-            options=(),
+            options=(_server_pair("Docker"),),
             description="Docker's /etc/docker/certs.d/<registry>/ folder",
         ),
         TargetSpec(
@@ -45,7 +47,7 @@ def tlsprov_register_targets() -> list[TargetSpec]:
         TargetSpec(
             name="podman",
             factory=PodmanTarget,
-            options=(),
+            options=(_server_pair("podman"),),
             description="podman/skopeo's /etc/containers/certs.d/<registry>/ folder",
         ),
         TargetSpec(
@@ -55,3 +57,13 @@ def tlsprov_register_targets() -> list[TargetSpec]:
             description="the system CA store (Debian/Ubuntu, RHEL/Fedora, Arch, SUSE)",
         ),
     ]
+
+
+def _server_pair(tool: str) -> OptionSpec:
+    return OptionSpec(
+        name="server_pair",
+        type=bool,
+        default=False,
+        help=f"also copy Harbor's server pair into certs.d as the guide does ({tool} offers it "
+        "as a client certificate: refused beside a client pair)",
+    )
