@@ -122,6 +122,8 @@ dir = "/var/lib/tlsprov-test"
         ('[harbor]\nhostname="h.test"\n[provider]\nname="s"\ns=3\n',
          "provider.s: must be a table of the provider's options"),
         ("[harbor\n", "not valid TOML"),
+        ('[harbor]\nhostname="h.test"\nreload="restart"\n[provider]\nname="s"\n',
+         'harbor.reload: must be "auto" or "prepare"'),
     ],
 )  # fmt: skip
 def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -170,6 +172,17 @@ def test_cli_config_error_is_one_line_and_writes_nothing(
         f"tlsprov: error: {path}: state.dir: must be an absolute path without '..'"
     ]
     assert not (tmp_path / "r").exists()
+
+
+def test_harbor_reload_defaults_to_auto_and_reaches_the_install_context() -> None:
+    from tlsprov.lifecycle.provision import context_for
+
+    auto = parse_config({"harbor": {"hostname": "h.test"}, "provider": {"name": "x"}})
+    assert auto.harbor.reload == "auto" and context_for(auto).harbor_reload == "auto"
+    forced = parse_config(
+        {"harbor": {"hostname": "h.test", "reload": "prepare"}, "provider": {"name": "x"}}
+    )
+    assert forced.harbor.reload == "prepare" and context_for(forced).harbor_reload == "prepare"
 
 
 def test_renew_before_window() -> None:

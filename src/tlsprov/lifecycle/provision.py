@@ -77,6 +77,7 @@ def context_for(config: Config, runner: CommandRunner | None = None) -> InstallC
         client_only=config.install.client_only,
         restart_docker=config.install.restart_docker,
         runner=runner or CommandRunner(),
+        harbor_reload=h.reload,
     )
 
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
 from tlsprov.install.targets._common import file_mode, read_host_text
+from tlsprov.install.targets.harborreload import (
+    hitless_commands,
+    hitless_writes,
+    reload_mode,
+    secret_cert_dir,
+)
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
+
+if TYPE_CHECKING:
+    from tlsprov.install.targets.harboryml import HarborYml
 
 __all__ = ["HarborTarget", "prepare_commands", "uses_trivy"]
 
@@ -64,10 +75,11 @@ class HarborTarget:
         stem = bundle_basename(context.host)
         cert_path = cert_dir / f"{stem}.crt"
         key_path = cert_dir / f"{stem}.key"
+        why_prepare = _why_prepare(context, config, text, cert_path, key_path)
         config.enable_https(
             hostname=context.host, port=context.port, certificate=cert_path, private_key=key_path
         )
-        writes = (
+        writes: tuple[FileWrite, ...] = (
             FileWrite(
                 path=cert_path,
                 content=bundle.fullchain_pem,
@@ -96,16 +108,55 @@ class HarborTarget:
                 description="harbor.yml with hostname and the https block set",
             ),
         )
+        if why_prepare is None:
+            return Plan(
+                target="harbor",
+                writes=writes + hitless_writes(bundle, yml_volume),
+                commands=hitless_commands(context, yml_volume),
+                warnings=_warnings(config.external_url),
+                notes=(
+                    "harbor.yml already points at these files, so Harbor is not prepared again: "
+                    f"the new pair is renamed into {secret_cert_dir(yml_volume)} in place and "
+                    "only nginx reloads, without dropping a connection (prepare would rotate "
+                    "Harbor's internal secrets and recreate every container)",
+                ),
+            )
         return Plan(
             target="harbor",
             writes=writes,
             commands=prepare_commands(context),
             warnings=_warnings(config.external_url),
             notes=(
-                "prepare renders Harbor's configuration with new internal secrets, so the whole "
-                "stack is restarted with 'docker compose down -v' and 'up -d'",
+                f"prepare runs because {why_prepare}; it renders Harbor's configuration with new "
+                "internal secrets, so every container is recreated with 'docker compose down -v' "
+                "and 'up -d' (a short outage)",
             ),
         )
+
+
+def _why_prepare(
+    context: InstallContext,
+    config: HarborYml,
+    text: str,
+    cert_path: PurePosixPath,
+    key_path: PurePosixPath,
+) -> str | None:
+    """Why this install needs Harbor's prepare; None when a reload of nginx is enough."""
+    if reload_mode(context) == "prepare":
+        return '[harbor] reload = "prepare" asks for Harbor\'s own procedure'
+    mismatch = config.https_mismatch(
+        text,
+        hostname=context.host,
+        port=context.port,
+        certificate=cert_path,
+        private_key=key_path,
+    )
+    if mismatch is not None:
+        return f"harbor.yml must change ({mismatch})"
+    served = secret_cert_dir(config.data_volume) / "server.crt"
+    if not context.host_path(served).is_file():
+        return f"{served} does not exist yet (prepare has not run with https)"
+    return None
 
 
 def prepare_commands(context: InstallContext) -> tuple[CommandStep, ...]:

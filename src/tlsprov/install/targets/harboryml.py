@@ -189,6 +189,33 @@ class HarborYml:
             # prepare reads data_volume with grep/awk: quotes would become part of the path
             doc["data_volume"] = PlainScalarString(str(doc["data_volume"]))
 
+    def https_mismatch(
+        self,
+        original: str,
+        *,
+        hostname: str,
+        port: int,
+        certificate: PurePosixPath,
+        private_key: PurePosixPath,
+    ) -> str | None:
+        """Why ``original`` (the file as it is) does not already point where tlsprov writes;
+        None when ``hostname`` and the live ``https`` block match, so prepare would render
+        the same nginx configuration."""
+        doc = self.yaml.load(original)
+        https = doc.get("https") if isinstance(doc, dict) else None
+        if not isinstance(https, dict):
+            return "harbor.yml has no live https block yet"
+        wanted = {
+            "hostname": (doc.get("hostname"), hostname),
+            "https.port": (https.get("port", 443), port),
+            "https.certificate": (https.get("certificate"), str(certificate)),
+            "https.private_key": (https.get("private_key"), str(private_key)),
+        }
+        for key, (now, want) in wanted.items():
+            if str(now) != str(want):
+                return f"harbor.yml's {key} is {now}, not {want}"
+        return None
+
     def dump(self) -> str:
         """The document as text, comments and order kept."""
         out = io.StringIO()
