@@ -20,9 +20,16 @@ from tlsprov.pki.bundleio import bundle_basename
 if TYPE_CHECKING:
     from tlsprov.install.targets.harboryml import HarborYml
 
-__all__ = ["HarborTarget", "prepare_commands", "uses_trivy"]
+__all__ = ["HarborTarget", "check_https_files", "prepare_commands", "uses_trivy"]
 
-_REFUSED_HOSTS = frozenset({"127.0.0.1", "localhost", "0.0.0.0"})  # noqa: S104 (a name check)
+_REFUSED_HOSTS = {  # what Harbor's prepare (or its docs) refuses as hostname
+    "127.0.0.1": "clients elsewhere cannot reach it; prepare stops with '127.0.0.1 can not be "
+    "the hostname'",
+    "0.0.0.0": "clients cannot connect to it",  # noqa: S104 (a name check)
+    "reg.mydomain.com": "it is harbor.yml.tmpl's placeholder; prepare stops with 'Please "
+    "specify hostname'",
+}
+_WARNED_HOSTS = frozenset({"localhost"})
 _TRIVY = re.compile(r"^[ \t]+trivy-adapter:[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
@@ -48,10 +55,10 @@ class HarborTarget:
                 "the harbor target runs on the Harbor host",
                 hint="drop --client-only or the harbor target",
             )
-        if context.host.lower().rstrip(".") in _REFUSED_HOSTS:
+        plain_host = context.host.lower().rstrip(".")
+        if plain_host in _REFUSED_HOSTS:
             raise InputError(
-                f"Harbor refuses '{context.host}' as its hostname (clients elsewhere cannot "
-                "reach it)",
+                f"Harbor refuses '{context.host}' as its hostname ({_REFUSED_HOSTS[plain_host]})",
                 hint="use the DNS name or IP address clients use to reach Harbor",
             )
         harbor_dir = context.harbor_dir
@@ -76,6 +83,7 @@ class HarborTarget:
         cert_path = cert_dir / f"{stem}.crt"
         key_path = cert_dir / f"{stem}.key"
         why_prepare = _why_prepare(context, config, text, cert_path, key_path)
+        warnings = _warnings(config, plain_host)
         config.enable_https(
             hostname=context.host, port=context.port, certificate=cert_path, private_key=key_path
         )
@@ -108,12 +116,13 @@ class HarborTarget:
                 description="harbor.yml with hostname and the https block set",
             ),
         )
+        check_https_files(context, config, {w.path for w in writes}, source=str(yml_path))
         if why_prepare is None:
             return Plan(
                 target="harbor",
                 writes=writes + hitless_writes(bundle, yml_volume),
                 commands=hitless_commands(context, yml_volume),
-                warnings=_warnings(config.external_url),
+                warnings=warnings,
                 notes=(
                     "harbor.yml already points at these files, so Harbor is not prepared again: "
                     f"the new pair is renamed into {secret_cert_dir(yml_volume)} in place and "
@@ -125,7 +134,7 @@ class HarborTarget:
             target="harbor",
             writes=writes,
             commands=prepare_commands(context),
-            warnings=_warnings(config.external_url),
+            warnings=warnings,
             notes=(
                 f"prepare runs because {why_prepare}; it renders Harbor's configuration with new "
                 "internal secrets, so every container is recreated with 'docker compose down -v' "
@@ -190,10 +199,59 @@ def prepare_commands(context: InstallContext) -> tuple[CommandStep, ...]:
     )
 
 
-def _warnings(external_url: str | None) -> tuple[str, ...]:
-    if not external_url:
-        return ()
-    return (
-        f"harbor.yml sets external_url = {external_url}: clients use that URL, so TLS may end "
-        "on an outer proxy that needs this certificate too",
-    )
+def check_https_files(
+    context: InstallContext, config: HarborYml, planned: set[PurePosixPath], *, source: str
+) -> None:
+    """Refuse https.certificate/private_key values prepare could not copy.
+
+    prepare reads them as ``/hostfs`` + the path after emptying ``common/config``, so a missing
+    file, a relative path or an absolute symbolic link (resolved inside its container) ends
+    in a traceback with Harbor half re-rendered.
+
+    Raises:
+        InputError: a path is relative, will not exist, or is an absolute symbolic link.
+    """
+    import os
+
+    for key, value in config.https_files().items():
+        path = PurePosixPath(value)
+        where = f"{source}: https.{key} {value}"
+        if not path.is_absolute():
+            raise InputError(
+                f"{where} is not an absolute host path",
+                hint="prepare reads it under /hostfs; write the absolute path",
+            )
+        if path in planned:
+            continue
+        real = context.host_path(path)
+        if real.is_symlink() and os.readlink(real).startswith("/"):
+            raise InputError(
+                f"{where} is an absolute symbolic link, which prepare resolves inside its "
+                "container and cannot follow",
+                hint="use a relative link or a real file",
+            )
+        if not real.is_file():
+            raise InputError(
+                f"{where} does not exist, so prepare would fail after emptying common/config",
+                hint=f"put the file there or fix https.{key} in {source}",
+            )
+
+
+def _warnings(config: HarborYml, host: str) -> tuple[str, ...]:
+    warnings: list[str] = []
+    if host in _WARNED_HOSTS:
+        warnings.append(
+            f"hostname '{host}' reaches Harbor only from this machine; clients elsewhere "
+            "need its DNS name or IP address (Harbor's docs rule localhost out)"
+        )
+    if config.data_volume_quoted:
+        warnings.append(
+            "harbor.yml quotes data_volume; Harbor's prepare wrapper reads it with grep/awk "
+            "and passes the quotes on to docker, so tlsprov writes it unquoted"
+        )
+    if config.external_url:
+        warnings.append(
+            f"harbor.yml sets external_url = {config.external_url}: clients use that URL, so "
+            "TLS may end on an outer proxy that needs this certificate too"
+        )
+    return tuple(warnings)

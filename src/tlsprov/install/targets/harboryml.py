@@ -19,6 +19,9 @@ _DEFAULT_DATA_VOLUME = PurePosixPath("/data")
 _COMMENTED_HTTPS = re.compile(r"^(#+ ?)https:\s*(?:#.*)?$")
 _LIVE_HTTPS = re.compile(r"^https:", re.MULTILINE)
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*):")
+HTTPS_KEYS = ("port", "certificate", "private_key", "strong_ssl_ciphers")
+_HTTPS_KEY_LINE = re.compile(r"^[ \t]+(?:" + "|".join(HTTPS_KEYS) + r"):(?:[ \t].*)?\r?\n?$")
+_INDENT = re.compile(r"^([ \t]+)")
 _NEW_HTTPS = (
     "\n"
     "# https settings (added by tlsprov)\n"
@@ -33,8 +36,11 @@ def uncomment_https(text: str) -> str:
     """Uncomment an ``https:`` block left commented out by an HTTP-only install.
 
     The block is the ``# https:`` line at column 0 and the commented lines right after it
-    that are indented below it (``#   port: 443``); it ends at the first other line.
-    Text with a live ``https:`` key, or without a commented one, is returned unchanged.
+    that are indented below it (``#   port: 443``); it ends at the first other line. Only
+    ``key: value`` lines of Harbor's https keys are uncommented (and nested comments such as
+    ``#   # https port``); prose such as ``#   enable strong ssl ciphers (default: false)``,
+    from Harbor's migrated files, stays a comment. Text with a live ``https:`` key, or
+    without a commented one, is returned unchanged.
     """
     if _LIVE_HTTPS.search(text):
         return text
@@ -49,7 +55,11 @@ def uncomment_https(text: str) -> str:
             body = lines[i]
             if not body.startswith(prefix + " ") or not body[len(prefix) :].strip():
                 break
-            lines[i] = body[len(prefix) :]
+            inner = body[len(prefix) :]
+            if _HTTPS_KEY_LINE.match(inner) or inner.lstrip().startswith("#"):
+                lines[i] = inner
+            else:  # prose: an indented comment inside the live block
+                lines[i] = _INDENT.sub(r"\1# ", inner, count=1)
         return "".join(lines)
     return text
 
@@ -157,6 +167,21 @@ class HarborYml:
                 hint="set data_volume to an absolute host path such as /data",
             )
         return path
+
+    @property
+    def data_volume_quoted(self) -> bool:
+        """True when ``data_volume`` is written in quotes (Harbor's wrapper keeps them)."""
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+        value = self.doc.get("data_volume")
+        return isinstance(value, DoubleQuotedScalarString | SingleQuotedScalarString)
+
+    def https_files(self) -> dict[str, str]:
+        """The live https block's ``certificate`` and ``private_key`` values, when set."""
+        https = self.doc.get("https")
+        if not isinstance(https, dict):
+            return {}
+        return {k: str(https[k]) for k in ("certificate", "private_key") if https.get(k)}
 
     @property
     def external_url(self) -> str | None:
