@@ -185,6 +185,32 @@ def test_harbor_reload_defaults_to_auto_and_reaches_the_install_context() -> Non
     assert forced.harbor.reload == "prepare" and context_for(forced).harbor_reload == "prepare"
 
 
+def test_systemd_without_any_config_uses_the_lookup_at_run_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./tlsprov.toml here
+    monkeypatch.delenv("TLSPROV_CONFIG", raising=False)
+    assert main(["systemd", "--json"]) == 0
+    import json
+
+    units = json.loads(capsys.readouterr().out)["units"]
+    exec_line = next(
+        line
+        for line in units["tlsprov-renew.service"].splitlines()
+        if line.startswith("ExecStart=")
+    )
+    assert exec_line.endswith(" renew") and "--config" not in exec_line
+    assert "OnCalendar=*-*-* 00,12:00:00" in units["tlsprov-renew.timer"]
+
+
+def test_a_six_day_certificate_renews_with_two_days_left() -> None:
+    window = RenewBefore()  # a third of the actual lifetime, whatever it is
+    day = 86400
+    assert not window.due(6 * day, 2.1 * day)
+    assert window.due(6 * day, 1.9 * day)
+    assert window.due(160 * 3600, 53 * 3600) and not window.due(160 * 3600, 54 * 3600)
+
+
 def test_renew_before_window() -> None:
     third = RenewBefore()
     assert third.due(90 * 86400, 29 * 86400) and not third.due(90 * 86400, 31 * 86400)
@@ -199,7 +225,7 @@ def test_systemd_units_printed_and_written(
     config = _write(tmp_path / "tlsprov.toml", MINIMAL)
     assert main(["systemd", "--config", str(config)]) == 0
     printed = capsys.readouterr().out
-    assert "OnCalendar=daily" in printed and "RandomizedDelaySec=1h" in printed
+    assert "OnCalendar=*-*-* 00,12:00:00" in printed and "RandomizedDelaySec=12h" in printed
     assert f"renew --config {config}" in printed
     root = tmp_path / "root"
     assert main(["systemd", "--config", str(config), "--write", "--root", str(root)]) == 0
