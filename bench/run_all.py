@@ -167,7 +167,7 @@ def render(results: list[dict[str, Any]], env: dict[str, str], command: str) -> 
             out.append(
                 f"| {label}{extra} | {_fmt(m[f'median_{key}'], unit)} | "
                 f"{_fmt(m[f'min_{key}'], unit)} – {_fmt(m[f'max_{key}'], unit)} | "
-                f"{m.get('peak_rss_mib', 0):.1f} MiB |"
+                + (f"{m['peak_rss_mib']:.1f} MiB |" if "peak_rss_mib" in m else "- |")
             )
     unmet = [
         f"{r['bench']}: {t['what']}" for r in results for t in r["targets"] if t["met"] is False

@@ -11,6 +11,7 @@ serving the old ones when they are bad, so no connection is refused.
 
 from __future__ import annotations
 
+import os
 from pathlib import PurePosixPath
 
 from tlsprov.errors import InputError
@@ -37,7 +38,8 @@ def secret_cert_dir(data_volume: PurePosixPath) -> PurePosixPath:
 
 
 def hitless_writes(bundle: IssuedBundle, data_volume: PurePosixPath) -> tuple[FileWrite, ...]:
-    """``server.key`` and ``server.crt`` written in place, as Harbor's prepare marks them.
+    """``server.key`` and ``server.crt`` written in place, as Harbor's prepare marks them
+    (0600, owner 10000:10000).
 
     Raises:
         InputError: the key does not belong to the certificate (nginx would refuse it).
@@ -54,6 +56,9 @@ def hitless_writes(bundle: IssuedBundle, data_volume: PurePosixPath) -> tuple[Fi
             hint="use the key and certificate of one issuance",
         )
     folder = secret_cert_dir(data_volume)
+    # As root (every Harbor host) the files belong to the image's user, as prepare leaves
+    # them; an unprivileged sandbox (the demo, tests) cannot chown and keeps the owner.
+    owner = HARBOR_UID if os.geteuid() == 0 else None
     return (
         FileWrite(
             path=folder / "server.key",
@@ -61,7 +66,7 @@ def hitless_writes(bundle: IssuedBundle, data_volume: PurePosixPath) -> tuple[Fi
             mode=0o600,
             secret=True,
             dir_mode=0o755,
-            owner=HARBOR_UID,
+            owner=owner,
             description="the key Harbor's proxy serves, replaced in place",
         ),
         FileWrite(
@@ -69,7 +74,7 @@ def hitless_writes(bundle: IssuedBundle, data_volume: PurePosixPath) -> tuple[Fi
             content=bundle.fullchain_pem,
             mode=0o600,
             dir_mode=0o755,
-            owner=HARBOR_UID,
+            owner=owner,
             description="the certificate and chain Harbor's proxy serves, replaced in place",
         ),
     )
