@@ -219,3 +219,45 @@ def test_dry_run_shows_every_step_of_the_hitless_path(harbor: Any) -> None:
         assert line in out, out
     assert "./prepare" not in out and "down -v" not in out
     assert box.snapshot() == before
+
+
+def _served_serial(box: Any, wanted: int, timeout: float = 2.0) -> int:
+    """The serial on a fresh connection, polled until it is ``wanted`` (nginx's old workers
+    may still accept for some milliseconds after ``nginx -s reload`` returns)."""
+    import ssl
+
+    load = H.Load(port=box.port, host=S.HOST, ca_file=box.certs_d(box.port) / "ca.crt")
+    ctx = ssl.create_default_context(cafile=str(load.ca_file))
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = load._one(ctx)
+        assert outcome.serial is not None, outcome.error
+        if outcome.serial == wanted or time.monotonic() > deadline:
+            return int(outcome.serial)
+        time.sleep(0.05)
+
+
+def test_install_of_a_new_bundle_and_its_rollback_are_hitless(harbor: Any, tmp_path: Path) -> None:
+    box = harbor
+    old = _serial(box.root / "data" / "cert" / "harbor.test.crt")
+    assert _served_serial(box, old) == old
+    bundle = tmp_path / "next"
+    issued = S.run_tlsprov(
+        ["issue", S.HOST, "--ca-dir", str(box.ca_dir), "--out", str(bundle), "--key-type",
+         "ec256", "--alt-name", "127.0.0.1"],
+        S.clean_env(HOME=str(tmp_path)),
+    )  # fmt: skip
+    assert issued.returncode == 0, S.describe(issued)
+    calls = len(box.records())
+    result = box.install(bundle, box.port, "--alt-name", "127.0.0.1", "--targets", "harbor",
+                         **box.proxy.env)  # fmt: skip
+    assert result.returncode == 0, S.describe(result)
+    assert [c[:4] for c in box.records()[calls:]] == [["docker", "compose", "exec", "-T"]] * 2
+    new = _serial(bundle / "harbor.test.crt")
+    assert _served_serial(box, new) == new
+    # Undo: both files go back into the same folder and nginx reloads again (no prepare).
+    calls = len(box.records())
+    undo = box.tlsprov("rollback", "--root", str(box.root), **box.proxy.env)
+    assert undo.returncode == 0, S.describe(undo)
+    assert [c[:4] for c in box.records()[calls:]] == [["docker", "compose", "exec", "-T"]] * 2
+    assert _served_serial(box, old) == old
