@@ -31,10 +31,13 @@ INLINE = {
     "hash-hash-prefix": "hostname: a.test\n## https:\n##   port: 443\n##   certificate: /x\n"
     "##   see the docs: https://goharbor.io\n##   private_key: /y\n",
 }
-SHAPES = sorted(p.name for p in DATA.glob("harbor.yml.*")) + sorted(INLINE)
+DEMO = Path(__file__).resolve().parents[2] / "src" / "tlsprov" / "demo" / "harbor.yml.tmpl"
+SHAPES = [*sorted(p.name for p in DATA.glob("harbor.yml.*")), "demo", *sorted(INLINE)]
 
 
 def _text(shape: str) -> str:
+    if shape == "demo":
+        return DEMO.read_text(encoding="utf-8")
     return INLINE[shape] if shape in INLINE else (DATA / shape).read_text(encoding="utf-8")
 
 
