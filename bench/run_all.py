@@ -1,4 +1,4 @@
-"""Run the five benchmarks and write the results into ``bench/README.md``.
+"""Run the six benchmarks and write the results into ``bench/README.md``.
 
     python bench/run_all.py                 # full counts (what ``bench/run`` does)
     python bench/run_all.py --smoke         # tiny sizes, no certbot: a quick check
@@ -29,6 +29,7 @@ import bench_2_bulk
 import bench_3_acme
 import bench_4_startup
 import bench_5_status
+import bench_6_renewal
 from _common import BENCH_DIR, GNU_TIME, Tools, find_tools
 
 START = "<!-- bench-results:start -->"
@@ -41,6 +42,7 @@ FULL: dict[int, dict[str, Any]] = {
     3: {"runs": 10},
     4: {"runs": 20},
     5: {"runs": 10, "sizes": (1000, 10000, 50000)},
+    6: {"runs": 5},
 }
 SMOKE: dict[int, dict[str, Any]] = {
     1: {"runs": 1, "bits": 2048},
@@ -48,6 +50,7 @@ SMOKE: dict[int, dict[str, Any]] = {
     3: {"runs": 1},
     4: {"runs": 1},
     5: {"runs": 1, "sizes": (50,)},
+    6: {"runs": 1},
 }
 
 
@@ -58,8 +61,9 @@ def _call(number: int, settings: dict[str, Any], workdir: Path, tools: Tools) ->
         3: bench_3_acme.run,
         4: bench_4_startup.run,
         5: bench_5_status.run,
+        6: bench_6_renewal.run,
     }
-    extra = {"workdir": workdir} if number in (1, 3, 4, 5) else {}
+    extra = {"workdir": workdir} if number in (1, 3, 4, 5, 6) else {}
     return runners[number](**settings, **extra, tools=tools)
 
 
@@ -67,7 +71,7 @@ def run_benchmarks(
     *,
     smoke: bool,
     workdir: Path,
-    only: Sequence[int] = (1, 2, 3, 4, 5),
+    only: Sequence[int] = (1, 2, 3, 4, 5, 6),
     runs: int | None = None,
     tools: Tools | None = None,
     progress: Callable[[str], None] | None = None,
@@ -163,7 +167,7 @@ def render(results: list[dict[str, Any]], env: dict[str, str], command: str) -> 
             out.append(
                 f"| {label}{extra} | {_fmt(m[f'median_{key}'], unit)} | "
                 f"{_fmt(m[f'min_{key}'], unit)} – {_fmt(m[f'max_{key}'], unit)} | "
-                f"{m.get('peak_rss_mib', 0):.1f} MiB |"
+                + (f"{m['peak_rss_mib']:.1f} MiB |" if "peak_rss_mib" in m else "- |")
             )
     unmet = [
         f"{r['bench']}: {t['what']}" for r in results for t in r["targets"] if t["met"] is False
@@ -187,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="run tlsprov's benchmarks")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no certbot")
     parser.add_argument("--runs", type=int, default=None, help="runs of every benchmark")
-    parser.add_argument("--only", default="1,2,3,4,5", help="comma-separated benchmark numbers")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="comma-separated benchmark numbers")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch folder")
     parser.add_argument("--readme", type=Path, default=BENCH_DIR / "README.md")
     parser.add_argument("--no-readme", action="store_true", help="leave the README alone")

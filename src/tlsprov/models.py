@@ -184,6 +184,10 @@ class CommandStep:
             (``docker compose`` → ``docker-compose``).
         probe_argv: a cheap command whose success selects ``argv`` over ``fallback_argv``.
         always: run even when none of the target's files changed.
+        check_sha256_of: makes the step a check: it passes when it exits 0 and prints the
+            sha256 of this host file (as it is when the check runs). A failed check does not
+            stop the install; it selects the ``only_if_check_failed`` steps after it.
+        only_if_check_failed: run only when the target's last check failed (a repair).
     """
 
     argv: tuple[str, ...]
@@ -192,6 +196,8 @@ class CommandStep:
     fallback_argv: tuple[str, ...] | None = None
     probe_argv: tuple[str, ...] | None = None
     always: bool = False
+    check_sha256_of: PurePosixPath | None = None
+    only_if_check_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,6 +238,8 @@ class InstallContext:
             trust store (Docker then needs a restart).
         harbor_dir_setting: how the user sets ``harbor_dir`` in the running command, for
             hints (``--harbor-dir`` for ``install``, ``[harbor] install_dir`` in the config).
+        harbor_reload: ``auto`` (renew without prepare when harbor.yml need not change) or
+            ``prepare`` (always Harbor's prepare, down and up).
     """
 
     root: Path
@@ -246,6 +254,7 @@ class InstallContext:
     runner: CommandRunner | None = None
     os_trust_changed: bool = False
     harbor_dir_setting: str = "--harbor-dir"
+    harbor_reload: str = "auto"
 
     @property
     def registry(self) -> str:

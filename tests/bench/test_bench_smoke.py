@@ -1,9 +1,10 @@
-"""Smoke run of the five benchmarks in bench/ (tiny sizes), so they never rot.
+"""Smoke run of the six benchmarks in bench/ (tiny sizes), so they never rot.
 
 The whole smoke run happens once per module (about 15 s): benchmark 1 with RSA-2048 keys and one
 round, benchmark 2 with 20 ec256 and 2 rsa2048 certificates against trustme, benchmark 3 the
 tlsprov half against a real Pebble (certbot lives only in the bench's own virtualenv),
-benchmark 4 the tlsprov half, benchmark 5 ``tlsprov status`` over 50 generated lineages.
+benchmark 4 the tlsprov half, benchmark 5 ``tlsprov status`` over 50 generated lineages,
+benchmark 6 one hitless and one prepare renewal under load.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ def _medians(result: dict[str, Any], key: str = "median_s") -> dict[str, float]:
     return {label: m[key] for label, m in result["measurements"].items()}
 
 
-def test_all_five_ran_with_their_targets(results: dict[int, dict[str, Any]]) -> None:
-    assert sorted(results) == [1, 2, 3, 4, 5]
+def test_all_six_ran_with_their_targets(results: dict[int, dict[str, Any]]) -> None:
+    assert sorted(results) == [1, 2, 3, 4, 5, 6]
     for result in results.values():
         assert result["runs"] == 1
         assert result["targets"], result
@@ -139,3 +140,14 @@ def test_readme_block_is_replaced_and_prose_kept(
     with pytest.raises(SystemExit, match="lacks the result markers"):
         run_all.update_readme(bare, block)
     assert bare.read_text(encoding="utf-8") == "no markers\n"
+
+
+def test_renewal_under_load_hitless_drops_nothing_prepare_drops(
+    results: dict[int, dict[str, Any]],
+) -> None:
+    result = results[6]
+    (hit,) = result["samples"]["hitless"]
+    (prep,) = result["samples"]["prepare"]
+    assert hit["failed"] == 0 and hit["requests"] > 100 and hit["new_within_1s"]
+    assert prep["failed"] > 0
+    assert [row["met"] for row in result["targets"]] == [True, True, True]

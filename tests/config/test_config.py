@@ -122,6 +122,8 @@ dir = "/var/lib/tlsprov-test"
         ('[harbor]\nhostname="h.test"\n[provider]\nname="s"\ns=3\n',
          "provider.s: must be a table of the provider's options"),
         ("[harbor\n", "not valid TOML"),
+        ('[harbor]\nhostname="h.test"\nreload="restart"\n[provider]\nname="s"\n',
+         'harbor.reload: must be "auto" or "prepare"'),
     ],
 )  # fmt: skip
 def test_errors_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
@@ -172,6 +174,43 @@ def test_cli_config_error_is_one_line_and_writes_nothing(
     assert not (tmp_path / "r").exists()
 
 
+def test_harbor_reload_defaults_to_auto_and_reaches_the_install_context() -> None:
+    from tlsprov.lifecycle.provision import context_for
+
+    auto = parse_config({"harbor": {"hostname": "h.test"}, "provider": {"name": "x"}})
+    assert auto.harbor.reload == "auto" and context_for(auto).harbor_reload == "auto"
+    forced = parse_config(
+        {"harbor": {"hostname": "h.test", "reload": "prepare"}, "provider": {"name": "x"}}
+    )
+    assert forced.harbor.reload == "prepare" and context_for(forced).harbor_reload == "prepare"
+
+
+def test_systemd_without_any_config_uses_the_lookup_at_run_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./tlsprov.toml here
+    monkeypatch.delenv("TLSPROV_CONFIG", raising=False)
+    assert main(["systemd", "--json"]) == 0
+    import json
+
+    units = json.loads(capsys.readouterr().out)["units"]
+    exec_line = next(
+        line
+        for line in units["tlsprov-renew.service"].splitlines()
+        if line.startswith("ExecStart=")
+    )
+    assert exec_line.endswith(" renew") and "--config" not in exec_line
+    assert "OnCalendar=*-*-* 00,12:00:00" in units["tlsprov-renew.timer"]
+
+
+def test_a_six_day_certificate_renews_with_two_days_left() -> None:
+    window = RenewBefore()  # a third of the actual lifetime, whatever it is
+    day = 86400
+    assert not window.due(6 * day, 2.1 * day)
+    assert window.due(6 * day, 1.9 * day)
+    assert window.due(160 * 3600, 53 * 3600) and not window.due(160 * 3600, 54 * 3600)
+
+
 def test_renew_before_window() -> None:
     third = RenewBefore()
     assert third.due(90 * 86400, 29 * 86400) and not third.due(90 * 86400, 31 * 86400)
@@ -186,7 +225,7 @@ def test_systemd_units_printed_and_written(
     config = _write(tmp_path / "tlsprov.toml", MINIMAL)
     assert main(["systemd", "--config", str(config)]) == 0
     printed = capsys.readouterr().out
-    assert "OnCalendar=daily" in printed and "RandomizedDelaySec=1h" in printed
+    assert "OnCalendar=*-*-* 00,12:00:00" in printed and "RandomizedDelaySec=12h" in printed
     assert f"renew --config {config}" in printed
     root = tmp_path / "root"
     assert main(["systemd", "--config", str(config), "--write", "--root", str(root)]) == 0

@@ -213,12 +213,18 @@ def test_missing_prepare(harbor_install, ctx, bundle, plan_of) -> None:
         plan_of(HarborTarget(), bundle, ctx())
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "0.0.0.0"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "reg.mydomain.com", "REG.mydomain.com."])
 def test_hostnames_harbor_rejects(harbor_install, ctx, bundle, plan_of, host) -> None:
     harbor_install("tmpl")
     with pytest.raises(InputError, match="Harbor refuses") as info:
         plan_of(HarborTarget(), bundle, ctx(host=host))
     assert info.value.hint
+
+
+def test_localhost_is_only_a_warning(harbor_install, ctx, bundle_for, plan_of) -> None:
+    harbor_install("tmpl")  # prepare accepts it; clients elsewhere cannot use it
+    plan = plan_of(HarborTarget(), bundle_for("localhost"), ctx(host="localhost"))
+    assert any("reaches Harbor only from this machine" in w for w in plan.warnings)
 
 
 def test_client_only_refused(harbor_install, ctx, bundle, plan_of) -> None:

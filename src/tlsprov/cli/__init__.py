@@ -41,7 +41,7 @@ SUMMARIES: dict[str, str] = {
     "provision": "issue (or reuse) the certificate, install it everywhere, verify the registry",
     "renew": "renew the certificate when it is due, reinstall and verify (for a daily timer)",
     "status": "list managed certificates with days left and the last renewal's outcome",
-    "systemd": "print (or --write) a systemd service and timer for daily renewal",
+    "systemd": "print (or --write) a systemd service and timer that renew twice a day",
     "ca": "manage the private CA",
     "issue": "issue a certificate for HOST and write HOST.key, HOST.crt, HOST.cert, ca.crt",
     "inspect": "describe the certificates in a PEM or DER file and lint them",

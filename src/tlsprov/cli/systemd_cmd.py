@@ -1,4 +1,4 @@
-"""``tlsprov systemd``: a service and a timer for daily renewal, printed or written."""
+"""``tlsprov systemd``: a service and a timer for renewal twice a day, printed or written."""
 
 from __future__ import annotations
 
@@ -16,9 +16,14 @@ def add_parser(sub: Any) -> None:
     from tlsprov.cli import add_json
 
     p: argparse.ArgumentParser = sub.add_parser(
-        "systemd", help="print (or --write) a systemd service and timer for daily renewal"
+        "systemd", help="print (or --write) a systemd service and timer that renew twice a day"
     )
-    p.add_argument("--config", type=Path, metavar="FILE", help="the config the timer renews")
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="bake this config into the unit (default: renew finds it when it runs)",
+    )
     p.add_argument(
         "--write",
         action="store_true",
@@ -34,7 +39,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from tlsprov.lifecycle.config import find_config
     from tlsprov.lifecycle.systemd import UNIT_DIR, UNIT_NAME, render_units
 
-    config_path = find_config(args.config)
+    config_path = find_config(args.config) if args.config is not None else None
     units = render_units(config_path)
     folder = args.root.joinpath(*UNIT_DIR.parts[1:])
     written: list[str] = []

@@ -1,8 +1,8 @@
 """The demo's stand-in for Harbor's ``prepare`` (copied into the sandbox's Harbor folder).
 
 Like Harbor's: reads ./harbor.yml, insists on an https block with a certificate and key, copies
-them to ``<data_volume>/secret/cert/server.crt`` / ``server.key`` (0600) and renders the proxy's
-TLS settings into ``common/config/nginx/tls.conf``. Host paths are joined to
+them to ``<data_volume>/secret/cert/server.crt`` / ``server.key`` (0600, owner 10000 as root) and
+renders the proxy's TLS settings into ``common/config/nginx/tls.conf``. Host paths are joined to
 ``$TLSPROV_DEMO_ROOT`` (Harbor reads them through ``/hostfs``). Records its call like the other
 stand-ins.
 """
@@ -34,6 +34,8 @@ def main() -> int:
         target = secret / name
         shutil.copyfile(root / str(source).lstrip("/"), target)
         target.chmod(0o600)
+        if os.geteuid() == 0:  # Harbor's prepare hands them to its images' user
+            os.chown(target, 10000, 10000)
     nginx = Path("common/config/nginx")
     nginx.mkdir(parents=True, exist_ok=True)
     (nginx / "tls.conf").write_text(

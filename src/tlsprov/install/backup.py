@@ -89,6 +89,8 @@ class JournalCommand:
     probe_argv: list[str] | None = None
     reason: str = ""
     ran: bool = False
+    check_sha256_of: str | None = None
+    only_if_check_failed: bool = False
 
 
 @dataclass(slots=True, kw_only=True)

@@ -1,7 +1,9 @@
-"""Running a plan's commands: fallbacks resolved once, re-runs after a restore."""
+"""Running a plan's commands: fallbacks resolved once, checks and repairs, re-runs after a
+restore."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path, PurePosixPath
 
 from tlsprov.errors import TlsprovError
@@ -13,12 +15,18 @@ __all__ = ["Commands", "journal_command"]
 
 
 class Commands:
-    """Resolves fallbacks (``docker compose`` → ``docker-compose``) and runs steps."""
+    """Resolves fallbacks (``docker compose`` → ``docker-compose``) and runs steps.
+
+    A check step (``check_sha256_of``) that fails is remembered per target and selects the
+    repair steps (``only_if_check_failed``) after it; :attr:`notes` says why each repair ran.
+    """
 
     def __init__(self, runner: CommandRunner, root: Path) -> None:
         self.runner = runner
         self.root = root
+        self.notes: list[str] = []
         self._probes: dict[tuple[str, ...], bool] = {}
+        self._failed_check: dict[str, str] = {}  # target -> what the last failed check saw
 
     def cwd(self, cwd: str | None) -> Path | None:
         return None if cwd is None else self.root.joinpath(*PurePosixPath(cwd).parts[1:])
@@ -38,10 +46,36 @@ class Commands:
                 return tuple(cmd.fallback_argv)
         return argv
 
-    def run(self, cmd: backup.JournalCommand) -> tuple[str, ...]:
+    def run(self, cmd: backup.JournalCommand) -> tuple[str, ...] | None:
+        """Run one step; None when it is a repair its check did not ask for."""
+        seen = self._failed_check.get(cmd.target)
+        if cmd.only_if_check_failed and seen is None:
+            return None
         argv = self.resolve(cmd)
+        if cmd.check_sha256_of is not None:
+            self._check(cmd, argv, cmd.check_sha256_of)
+            return argv
         self.runner.run(argv, cwd=self.cwd(cmd.cwd))
+        if cmd.only_if_check_failed:
+            self.notes.append(f"{seen}, so '{' '.join(argv)}' ran: {cmd.reason}")
         return argv
+
+    def _check(self, cmd: backup.JournalCommand, argv: tuple[str, ...], host_path: str) -> None:
+        self._failed_check.pop(cmd.target, None)
+        real = self.root.joinpath(*PurePosixPath(host_path).parts[1:])
+        try:
+            wanted: str | None = hashlib.sha256(real.read_bytes()).hexdigest()
+        except OSError:
+            wanted = None
+        result = self.runner.run(argv, cwd=self.cwd(cmd.cwd), check=False)
+        if result.returncode == 0 and wanted is not None and wanted in result.output.split():
+            return
+        if result.returncode != 0:
+            tail = " ".join(result.output.strip().splitlines()[-1:])[-200:]
+            how = f"exit code {result.returncode}" + (f": {tail}" if tail else "")
+        else:
+            how = "it shows other content"
+        self._failed_check[cmd.target] = f"'{' '.join(argv)}' does not show {host_path} ({how})"
 
     def rerun(self, journal: backup.Journal) -> tuple[list[tuple[str, ...]], list[str]]:
         """Best effort: run again the commands of each target that had started.
@@ -57,13 +91,16 @@ class Commands:
             if cmd.target not in started or cmd.target in failed:
                 continue
             try:
-                done.append(self.run(cmd))
+                argv = self.run(cmd)
             except TlsprovError as exc:
                 failed.add(cmd.target)
                 warnings.append(
                     f"after restoring, {exc.one_line()}; the remaining {cmd.target} commands "
                     "were not run again"
                 )
+                continue
+            if argv is not None:
+                done.append(argv)
         return done, warnings
 
 
@@ -75,4 +112,6 @@ def journal_command(target: str, step: CommandStep) -> backup.JournalCommand:
         fallback_argv=list(step.fallback_argv) if step.fallback_argv else None,
         probe_argv=list(step.probe_argv) if step.probe_argv else None,
         reason=step.reason,
+        check_sha256_of=str(step.check_sha256_of) if step.check_sha256_of else None,
+        only_if_check_failed=step.only_if_check_failed,
     )

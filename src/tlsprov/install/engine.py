@@ -152,13 +152,13 @@ def apply_install(
         changed = [a for a in install_plan.actions if a.changed]
         planned = [journal_command(t, s) for t, s in install_plan.commands()]
         if not changed:
-            ran = [cmds.run(c) for c in planned]
+            ran = [argv for c in planned if (argv := cmds.run(c)) is not None]
             return InstallResult(
                 operation="install",
                 changed=False,
                 commands=tuple(ran),
                 warnings=warnings,
-                notes=(NOTHING_TO_DO, *install_plan.notes),
+                notes=(NOTHING_TO_DO, *install_plan.notes, *cmds.notes),
             )
         journal = backup.Journal.create(state, ctx.root, [p.target for p in install_plan.plans])
         journal.commands = planned
@@ -182,7 +182,8 @@ def apply_install(
             for cmd in planned:
                 cmd.ran = True
                 journal.save()
-                ran_argv.append(cmds.run(cmd))
+                if (argv := cmds.run(cmd)) is not None:
+                    ran_argv.append(argv)
             _final_check(changed, ctx.root)
             if final_check is not None:
                 final_check()
@@ -198,7 +199,7 @@ def apply_install(
         backup_dir=journal.folder,
         commands=tuple(ran_argv),
         warnings=warnings,
-        notes=install_plan.notes,
+        notes=(*install_plan.notes, *cmds.notes),
     )
 
 

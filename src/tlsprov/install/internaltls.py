@@ -125,6 +125,7 @@ def plan_internal_tls(
     new_text = enable_internal_tls(text, tls_dir, source=str(yml_path))
     writes = _set_writes(files, tls_dir, owners=False)
     if new_text != text:
+        _check_https_files(context, new_text, source=str(yml_path))
         writes.append(
             FileWrite(
                 path=yml_path,
@@ -166,6 +167,16 @@ def plan_internal_tls(
             "prepare would rotate Harbor's internal secrets and recreate every container",
         ),
     )
+
+
+def _check_https_files(context: InstallContext, text: str, *, source: str) -> None:
+    """prepare also copies the external certificate: refuse when it could not."""
+    from tlsprov.install.targets.harbor import check_https_files
+    from tlsprov.install.targets.harboryml import HarborYml, _yaml
+
+    yaml = _yaml()
+    config = HarborYml(source=source, doc=yaml.load(text), yaml=yaml)
+    check_https_files(context, config, set(), source=source)
 
 
 def _restart(harbor_dir: PurePosixPath, services: Sequence[str]) -> CommandStep:

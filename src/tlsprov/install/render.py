@@ -66,6 +66,10 @@ def _command_text(step: CommandStep) -> str:
     text = " ".join(step.argv)
     if step.fallback_argv:
         text += f" (or {' '.join(step.fallback_argv)} when that is unavailable)"
+    if step.check_sha256_of is not None:
+        text += f" [check: must show the sha256 of {step.check_sha256_of}]"
+    if step.only_if_check_failed:
+        text = f"only if that check fails: {text}"
     return text
 
 
@@ -144,6 +148,8 @@ def plan_to_json(install_plan: InstallPlan) -> dict[str, Any]:
                 "fallback_argv": list(step.fallback_argv) if step.fallback_argv else None,
                 "cwd": str(step.cwd) if step.cwd is not None else None,
                 "reason": step.reason,
+                "check_sha256_of": str(step.check_sha256_of) if step.check_sha256_of else None,
+                "only_if_check_failed": step.only_if_check_failed,
             }
             for target, step in install_plan.commands()
         ],

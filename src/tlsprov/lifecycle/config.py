@@ -26,6 +26,7 @@ from tlsprov.lifecycle.validate import (
     Validator,
     check_host,
     internal_tls,
+    reload_mode,
     renew_before,
     target_tables,
 )
@@ -49,7 +50,15 @@ SEARCH_PATHS = (Path("tlsprov.toml"), Path("/etc/tlsprov/tlsprov.toml"))
 
 _SECTIONS: dict[str, frozenset[str]] = {
     "harbor": frozenset(
-        {"hostname", "https_port", "alt_names", "install_dir", "data_volume", "internal_tls"}
+        {
+            "hostname",
+            "https_port",
+            "alt_names",
+            "install_dir",
+            "data_volume",
+            "internal_tls",
+            "reload",
+        }
     ),
     "provider": frozenset({"name"}),
     "install": frozenset(
@@ -164,6 +173,7 @@ def parse_config(
         install_dir=v.abs_path(harbor, "harbor.install_dir") or PurePosixPath("/opt/harbor"),
         data_volume=v.abs_path(harbor, "harbor.data_volume"),
         internal_tls=internal_tls(v, v.table(harbor, "internal_tls")),
+        reload=reload_mode(v, harbor),
     )
 
     name = v.string(provider, "provider.name", required=True)

@@ -31,7 +31,11 @@ __all__ = ["LineageMeta", "StateStore"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LineageMeta:
-    """What the state folder knows about one managed certificate."""
+    """What the state folder knows about one managed certificate.
+
+    ``profile`` is the ACME profile the certificate was ordered with (``shortlived``...), empty
+    when none was asked for.
+    """
 
     name: str
     provider: str
@@ -46,6 +50,7 @@ class LineageMeta:
     last_action: str = ""
     last_outcome: str = ""
     last_action_at: str = ""
+    profile: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

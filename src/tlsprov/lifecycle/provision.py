@@ -78,6 +78,7 @@ def context_for(config: Config, runner: CommandRunner | None = None) -> InstallC
         restart_docker=config.install.restart_docker,
         runner=runner or CommandRunner(),
         harbor_dir_setting=f"[harbor] install_dir in {config.source or 'the config'}",
+        harbor_reload=h.reload,
     )
 
 
@@ -90,6 +91,9 @@ def wants_new_certificate(
     bundle, meta = existing
     if meta.provider != config.provider_name:
         return f"provider changed from {meta.provider} to {config.provider_name}"
+    profile = acme_profile(config)
+    if meta.profile != profile:
+        return f"ACME profile changed from {meta.profile or 'none'} to {profile or 'none'}"
     leaf = load_cert(bundle.leaf_pem)
     dns, ips = san_identities(leaf)
     for name in (config.harbor.hostname, *config.harbor.alt_names):
@@ -103,6 +107,12 @@ def wants_new_certificate(
     if config.renew.before.due(lifetime, remaining):
         return f"inside the renewal window ({config.renew.before.describe()} before expiry)"
     return None
+
+
+def acme_profile(config: Config) -> str:
+    """The ACME profile the provider options ask for (``shortlived``...), or empty."""
+    value = config.provider_options.get("profile")
+    return value if isinstance(value, str) else ""
 
 
 def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
@@ -282,7 +292,9 @@ def _provision(
             bundle = provider.issue(
                 make_request([config.harbor.hostname, *config.harbor.alt_names])
             )
-        meta = LineageMeta.from_bundle(name, config.provider_name, bundle)
+        meta = LineageMeta.from_bundle(
+            name, config.provider_name, bundle, profile=acme_profile(config)
+        )
         issued = True
     context = context_for(config, runner)
     install_plan = plan_install(

@@ -71,6 +71,7 @@ class HarborConfig:
     install_dir: PurePosixPath = PurePosixPath("/opt/harbor")
     data_volume: PurePosixPath | None = None
     internal_tls: InternalTlsConfig = field(default_factory=InternalTlsConfig)
+    reload: str = "auto"  # "auto": renew without prepare when harbor.yml need not change
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -33,6 +33,7 @@ class StatusEntry:
         return {
             "name": m.name,
             "provider": m.provider,
+            "profile": m.profile or None,
             "names": list(m.names),
             "not_after": m.not_after,
             "days_left": round(self.days_left, 1),
@@ -47,8 +48,9 @@ class StatusEntry:
         """One human line."""
         m = self.meta
         when = f"{m.last_action} {m.last_outcome} at {m.last_action_at}" if m.last_action else "-"
+        provider = f"{m.provider}/{m.profile}" if m.profile else m.provider
         return (
-            f"{m.name:<32} {m.provider:<12} {self.days_left:7.1f} days  "
+            f"{m.name:<32} {provider:<12} {self.days_left:7.1f} days  "
             f"v{m.version:<3} {','.join(m.targets) or '-':<24} {when}"
         )
 

@@ -1,4 +1,8 @@
-"""Unit files for a daily ``tlsprov renew`` with a random delay."""
+"""Unit files for ``tlsprov renew`` twice a day with a random delay (certbot's cadence).
+
+A renewal window of a third of the lifetime leaves a six-day certificate two days: two
+attempts a day renew it with days to spare and retry a failed attempt within hours.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,11 @@ UNIT_DIR = PurePosixPath("/etc/systemd/system")
 
 
 def render_units(config_path: Path | None, executable: str | None = None) -> dict[str, str]:
-    """The service and timer texts, keyed by file name."""
+    """The service and timer texts, keyed by file name.
+
+    ``config_path=None`` leaves the config out of the unit: ``tlsprov renew`` then finds it
+    itself (``$TLSPROV_CONFIG``, ``./tlsprov.toml``, ``/etc/tlsprov/tlsprov.toml``).
+    """
     exe = executable or _default_executable()
     argv = [exe, "renew"]
     if config_path is not None:
@@ -31,11 +39,11 @@ def render_units(config_path: Path | None, executable: str | None = None) -> dic
     )
     timer = (
         "[Unit]\n"
-        "Description=Daily tlsprov renewal check\n"
+        "Description=tlsprov renewal check, twice a day\n"
         "\n"
         "[Timer]\n"
-        "OnCalendar=daily\n"
-        "RandomizedDelaySec=1h\n"
+        "OnCalendar=*-*-* 00,12:00:00\n"
+        "RandomizedDelaySec=12h\n"
         "Persistent=true\n"
         "\n"
         "[Install]\n"

@@ -12,7 +12,14 @@ from tlsprov.errors import ConfigError
 from tlsprov.lifecycle.schema import InternalTlsConfig, RenewBefore
 from tlsprov.pki.x509 import parse_identity, port_suffix
 
-__all__ = ["Validator", "check_host", "internal_tls", "renew_before", "target_tables"]
+__all__ = [
+    "Validator",
+    "check_host",
+    "internal_tls",
+    "reload_mode",
+    "renew_before",
+    "target_tables",
+]
 
 _INTERNAL_KEYS = frozenset({"enabled", "dir", "key_type", "days", "ca_days", "with_trivy"})
 _MAX_DAYS = 36525
@@ -192,3 +199,14 @@ def internal_tls(v: Validator, table: Mapping[str, Any]) -> InternalTlsConfig:
         ca_days=ca_days,
         with_trivy=trivy,
     )
+
+
+_RELOAD_MODES = ("auto", "prepare")
+
+
+def reload_mode(v: Validator, table: Mapping[str, Any]) -> str:
+    """``[harbor] reload``: ``auto`` (renew without prepare when possible) or ``prepare``."""
+    value = v.string(table, "harbor.reload") or "auto"
+    if value not in _RELOAD_MODES:
+        raise v.error("harbor.reload", 'must be "auto" or "prepare"')
+    return value

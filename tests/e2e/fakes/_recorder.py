@@ -5,6 +5,13 @@ Each program appends one JSON line ``{"argv": [...], "cwd": ...}`` to the file n
 exits with the code in ``TLSPROV_TEST_FAIL_<NAME>`` (name upper-cased, ``-`` → ``_``).
 ``docker compose up`` (or ``docker-compose up``) sends SIGHUP to the nginx whose pid is in the
 file named by ``TLSPROV_TEST_NGINX_PIDFILE``, as Harbor's proxy restarting with new files.
+
+``docker compose exec [-T] proxy CMD`` (``docker exec nginx CMD``) runs CMD as in the proxy
+container: without a proxy stand-in, ``sha256sum /etc/cert/F`` hashes
+``<root>/<data_volume>/secret/cert/F`` and ``nginx -s reload`` reloads the pid-file nginx. With
+``TLSPROV_TEST_PROXY`` naming a proxy state file (see ``_proxy.py``), nginx really runs behind a
+directory bind mount: ``up -d`` starts it, ``down`` stops it (SIGQUIT), ``restart proxy`` (or
+``docker restart nginx``) does both, and ``exec`` runs the command in its mount namespace.
 """
 
 from __future__ import annotations
@@ -43,14 +50,93 @@ def main(name: str) -> int:
     if code:
         print(f"{name}: failing on purpose (test asked for exit {code})", file=sys.stderr)
         return code
-    compose_up = (name == "docker" and args[:2] == ["compose", "up"]) or (
-        name == "docker-compose" and args[:1] == ["up"]
-    )
+    sub = args[1:] if name == "docker" and args[:1] == ["compose"] else None
+    if name == "docker-compose":
+        sub = args
+    proxy = os.environ.get("TLSPROV_TEST_PROXY")
     pidfile = os.environ.get("TLSPROV_TEST_NGINX_PIDFILE")
-    if compose_up and pidfile:  # like Harbor's proxy container coming back with the new files
+    if sub is None and name == "docker" and args[:1] in (["exec"], ["restart"]):
+        rest = [a for a in args[1:] if not a.startswith("-")]
+        if args[0] == "exec":
+            return container_exec(proxy, pidfile, _after_flags(args[1:])[1:])
+        if proxy and "nginx" in rest:
+            return restart(proxy)
+        return 0
+    if sub is None or not sub:
+        return 0
+    if sub[0] == "up":
+        if proxy:
+            _proxy().start(proxy)
+        elif pidfile:  # like Harbor's proxy container coming back with the new files
+            with open(pidfile, encoding="utf-8") as fh:
+                reload_nginx(int(fh.read().strip()))
+    elif sub[0] == "down" and proxy:
+        _proxy().stop(proxy)
+    elif sub[0] == "restart" and proxy and ("proxy" in sub[1:] or len(sub) == 1):
+        return restart(proxy)
+    elif sub[0] == "exec":
+        rest = _after_flags(sub[1:])
+        return container_exec(proxy, pidfile, rest[1:]) if rest[:1] == ["proxy"] else 1
+    return 0
+
+
+def _after_flags(args: list[str]) -> list[str]:
+    """``args`` from the first one that is not an option (``-T``, ``-i``...)."""
+    for i, arg in enumerate(args):
+        if not arg.startswith("-"):
+            return args[i:]
+    return []
+
+
+def _proxy():  # type: ignore[no-untyped-def]
+    sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+    import _proxy as module
+
+    return module
+
+
+def restart(proxy: str) -> int:
+    """``docker compose restart proxy``: stop and start, with a new bind mount."""
+    module = _proxy()
+    module.stop(proxy)
+    module.start(proxy)
+    return 0
+
+
+def container_exec(proxy: str | None, pidfile: str | None, command: list[str]) -> int:
+    """A command run inside the proxy container."""
+    if proxy:
+        return int(_proxy().exec_in(proxy, command))
+    if command[:1] == ["sha256sum"]:
+        import hashlib
+
+        for arg in command[1:]:
+            host = _host_cert_dir() + arg[len("/etc/cert") :]
+            try:
+                with open(host, "rb") as fh:
+                    print(f"{hashlib.sha256(fh.read()).hexdigest()}  {arg}")
+            except OSError:
+                print(f"sha256sum: {arg}: No such file or directory", file=sys.stderr)
+                return 1
+        return 0
+    if command[:3] == ["nginx", "-s", "reload"] and pidfile:
         with open(pidfile, encoding="utf-8") as fh:
             reload_nginx(int(fh.read().strip()))
     return 0
+
+
+def _host_cert_dir() -> str:
+    """``<root>/<data_volume>/secret/cert``, data_volume read from ./harbor.yml."""
+    import re
+
+    volume = "/data"
+    try:
+        with open("harbor.yml", encoding="utf-8") as fh:
+            found = re.search(r"^data_volume:[ \t]*['\"]?([^'\"\s#]+)", fh.read(), re.MULTILINE)
+        volume = found.group(1) if found else volume
+    except OSError:
+        pass
+    return os.environ["TLSPROV_TEST_ROOT"] + volume.rstrip("/") + "/secret/cert"
 
 
 def _children(pid: int) -> set[int]:

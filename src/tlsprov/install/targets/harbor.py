@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
 from tlsprov.install.targets._common import BuiltinTarget, file_mode, read_host_text
+from tlsprov.install.targets.harborreload import (
+    hitless_commands,
+    hitless_writes,
+    reload_mode,
+    secret_cert_dir,
+)
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
-__all__ = ["HarborTarget", "prepare_commands", "uses_trivy"]
+if TYPE_CHECKING:
+    from tlsprov.install.targets.harboryml import HarborYml
 
+__all__ = ["HarborTarget", "check_https_files", "prepare_commands", "uses_trivy"]
+
+_REFUSED_HOSTS = {  # what Harbor's prepare (or its docs) refuses as hostname
+    "127.0.0.1": "clients elsewhere cannot reach it; prepare stops with '127.0.0.1 can not be "
+    "the hostname'",
+    "0.0.0.0": "clients cannot connect to it",  # noqa: S104 (a name check)
+    "reg.mydomain.com": "it is harbor.yml.tmpl's placeholder; prepare stops with 'Please "
+    "specify hostname'",
+}
+_WARNED_HOSTS = frozenset({"localhost"})
 _TRIVY = re.compile(r"^[ \t]+trivy-adapter:[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
@@ -37,6 +56,7 @@ class HarborTarget(BuiltinTarget):
                 "the harbor target runs on the Harbor host",
                 hint="drop --client-only or the harbor target",
             )
+        plain_host = context.host.lower().rstrip(".")
         _check_hostname(context.host)
         for what, folder in (
             ("harbor_dir", context.harbor_dir),
@@ -69,10 +89,12 @@ class HarborTarget(BuiltinTarget):
         stem = bundle_basename(context.host)
         cert_path = cert_dir / f"{stem}.crt"
         key_path = cert_dir / f"{stem}.key"
+        why_prepare = _why_prepare(context, config, text, cert_path, key_path)
+        warnings = _warnings(config, plain_host)
         config.enable_https(
             hostname=context.host, port=context.port, certificate=cert_path, private_key=key_path
         )
-        writes = (
+        writes: tuple[FileWrite, ...] = (
             FileWrite(
                 path=cert_path,
                 content=bundle.fullchain_pem,
@@ -101,26 +123,45 @@ class HarborTarget(BuiltinTarget):
                 description="harbor.yml with hostname and the https block set",
             ),
         )
+        check_https_files(context, config, {w.path for w in writes}, source=str(yml_path))
+        if why_prepare is None:
+            return Plan(
+                target="harbor",
+                writes=writes + hitless_writes(bundle, yml_volume),
+                commands=hitless_commands(context, yml_volume),
+                warnings=warnings,
+                notes=(
+                    "harbor.yml already points at these files, so Harbor is not prepared again: "
+                    f"the new pair is renamed into {secret_cert_dir(yml_volume)} in place and "
+                    "only nginx reloads, without dropping a connection (prepare would rotate "
+                    "Harbor's internal secrets and recreate every container)",
+                ),
+            )
         return Plan(
             target="harbor",
             writes=writes,
             commands=prepare_commands(context),
-            warnings=_warnings(config.external_url),
+            warnings=warnings,
             notes=(
-                "prepare renders Harbor's configuration with new internal secrets, so the whole "
-                "stack is restarted with 'docker compose down -v' and 'up -d'",
+                f"prepare runs because {why_prepare}; it renders Harbor's configuration with new "
+                "internal secrets, so every container is recreated with 'docker compose down -v' "
+                "and 'up -d' (a short outage)",
             ),
         )
 
 
 def _check_hostname(host: str) -> None:
-    """Refuse a hostname Harbor cannot serve: loopback, unspecified or a wildcard."""
+    """Refuse what Harbor refuses or cannot serve: its template's placeholder, loopback and
+    unspecified addresses (``127.0.0.1``, ``::1``, ``0.0.0.0``) and wildcards. ``localhost``
+    only warns (see :func:`_warnings`)."""
     name = host.lower().rstrip(".")
     try:
         ip = ipaddress.ip_address(name.strip("[]"))
     except ValueError:
         ip = None
-    if name == "localhost" or (ip is not None and (ip.is_loopback or ip.is_unspecified)):
+    if name in _REFUSED_HOSTS:
+        why = _REFUSED_HOSTS[name]
+    elif ip is not None and (ip.is_loopback or ip.is_unspecified):
         why = "a loopback or unspecified address: clients elsewhere cannot reach it"
     elif name.startswith("*"):
         why = "a wildcard: Harbor needs the one name clients connect to"
@@ -131,6 +172,31 @@ def _check_hostname(host: str) -> None:
         hint="use the DNS name or IP address clients use to reach Harbor (a wildcard "
         "certificate covers a name such as registry.harbor.test)",
     )
+
+
+def _why_prepare(
+    context: InstallContext,
+    config: HarborYml,
+    text: str,
+    cert_path: PurePosixPath,
+    key_path: PurePosixPath,
+) -> str | None:
+    """Why this install needs Harbor's prepare; None when a reload of nginx is enough."""
+    if reload_mode(context) == "prepare":
+        return '[harbor] reload = "prepare" asks for Harbor\'s own procedure'
+    mismatch = config.https_mismatch(
+        text,
+        hostname=context.host,
+        port=context.port,
+        certificate=cert_path,
+        private_key=key_path,
+    )
+    if mismatch is not None:
+        return f"harbor.yml must change ({mismatch})"
+    served = secret_cert_dir(config.data_volume) / "server.crt"
+    if not context.host_path(served).is_file():
+        return f"{served} does not exist yet (prepare has not run with https)"
+    return None
 
 
 def prepare_commands(context: InstallContext) -> tuple[CommandStep, ...]:
@@ -164,10 +230,59 @@ def prepare_commands(context: InstallContext) -> tuple[CommandStep, ...]:
     )
 
 
-def _warnings(external_url: str | None) -> tuple[str, ...]:
-    if not external_url:
-        return ()
-    return (
-        f"harbor.yml sets external_url = {external_url}: clients use that URL, so TLS may end "
-        "on an outer proxy that needs this certificate too",
-    )
+def check_https_files(
+    context: InstallContext, config: HarborYml, planned: set[PurePosixPath], *, source: str
+) -> None:
+    """Refuse https.certificate/private_key values prepare could not copy.
+
+    prepare reads them as ``/hostfs`` + the path after emptying ``common/config``, so a missing
+    file, a relative path or an absolute symbolic link (resolved inside its container) ends
+    in a traceback with Harbor half re-rendered.
+
+    Raises:
+        InputError: a path is relative, will not exist, or is an absolute symbolic link.
+    """
+    import os
+
+    for key, value in config.https_files().items():
+        path = PurePosixPath(value)
+        where = f"{source}: https.{key} {value}"
+        if not path.is_absolute():
+            raise InputError(
+                f"{where} is not an absolute host path",
+                hint="prepare reads it under /hostfs; write the absolute path",
+            )
+        if path in planned:
+            continue
+        real = context.host_path(path)
+        if real.is_symlink() and os.readlink(real).startswith("/"):
+            raise InputError(
+                f"{where} is an absolute symbolic link, which prepare resolves inside its "
+                "container and cannot follow",
+                hint="use a relative link or a real file",
+            )
+        if not real.is_file():
+            raise InputError(
+                f"{where} does not exist, so prepare would fail after emptying common/config",
+                hint=f"put the file there or fix https.{key} in {source}",
+            )
+
+
+def _warnings(config: HarborYml, host: str) -> tuple[str, ...]:
+    warnings: list[str] = []
+    if host in _WARNED_HOSTS:
+        warnings.append(
+            f"hostname '{host}' reaches Harbor only from this machine; clients elsewhere "
+            "need its DNS name or IP address (Harbor's docs rule localhost out)"
+        )
+    if config.data_volume_quoted:
+        warnings.append(
+            "harbor.yml quotes data_volume; Harbor's prepare wrapper reads it with grep/awk "
+            "and passes the quotes on to docker, so tlsprov writes it unquoted"
+        )
+    if config.external_url:
+        warnings.append(
+            f"harbor.yml sets external_url = {config.external_url}: clients use that URL, so "
+            "TLS may end on an outer proxy that needs this certificate too"
+        )
+    return tuple(warnings)

@@ -19,6 +19,9 @@ _DEFAULT_DATA_VOLUME = PurePosixPath("/data")
 _COMMENTED_HTTPS = re.compile(r"^(#+ ?)https:\s*(?:#.*)?$")
 _LIVE_HTTPS = re.compile(r"^https:", re.MULTILINE)
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*):")
+HTTPS_KEYS = ("port", "certificate", "private_key", "strong_ssl_ciphers")
+_HTTPS_KEY_LINE = re.compile(r"^[ \t]+(?:" + "|".join(HTTPS_KEYS) + r"):(?:[ \t].*)?\r?\n?$")
+_INDENT = re.compile(r"^([ \t]+)")
 _NEW_HTTPS = (
     "\n"
     "# https settings (added by tlsprov)\n"
@@ -33,8 +36,11 @@ def uncomment_https(text: str) -> str:
     """Uncomment an ``https:`` block left commented out by an HTTP-only install.
 
     The block is the ``# https:`` line at column 0 and the commented lines right after it
-    that are indented below it (``#   port: 443``); it ends at the first other line.
-    Text with a live ``https:`` key, or without a commented one, is returned unchanged.
+    that are indented below it (``#   port: 443``); it ends at the first other line. Only
+    ``key: value`` lines of Harbor's https keys are uncommented (and nested comments such as
+    ``#   # https port``); prose such as ``#   enable strong ssl ciphers (default: false)``,
+    from Harbor's migrated files, stays a comment. Text with a live ``https:`` key, or
+    without a commented one, is returned unchanged.
     """
     if _LIVE_HTTPS.search(text):
         return text
@@ -49,7 +55,11 @@ def uncomment_https(text: str) -> str:
             body = lines[i]
             if not body.startswith(prefix + " ") or not body[len(prefix) :].strip():
                 break
-            lines[i] = body[len(prefix) :]
+            inner = body[len(prefix) :]
+            if _HTTPS_KEY_LINE.match(inner) or inner.lstrip().startswith("#"):
+                lines[i] = inner
+            else:  # prose: an indented comment inside the live block
+                lines[i] = _INDENT.sub(r"\1# ", inner, count=1)
         return "".join(lines)
     return text
 
@@ -159,6 +169,21 @@ class HarborYml:
         return path
 
     @property
+    def data_volume_quoted(self) -> bool:
+        """True when ``data_volume`` is written in quotes (Harbor's wrapper keeps them)."""
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+        value = self.doc.get("data_volume")
+        return isinstance(value, DoubleQuotedScalarString | SingleQuotedScalarString)
+
+    def https_files(self) -> dict[str, str]:
+        """The live https block's ``certificate`` and ``private_key`` values, when set."""
+        https = self.doc.get("https")
+        if not isinstance(https, dict):
+            return {}
+        return {k: str(https[k]) for k in ("certificate", "private_key") if https.get(k)}
+
+    @property
     def external_url(self) -> str | None:
         """``external_url`` when set (TLS then usually ends on an outer proxy)."""
         value = self.doc.get("external_url")
@@ -197,6 +222,33 @@ class HarborYml:
         if "data_volume" in doc and doc["data_volume"] is not None:
             # prepare reads data_volume with grep/awk: quotes would become part of the path
             doc["data_volume"] = PlainScalarString(str(doc["data_volume"]))
+
+    def https_mismatch(
+        self,
+        original: str,
+        *,
+        hostname: str,
+        port: int,
+        certificate: PurePosixPath,
+        private_key: PurePosixPath,
+    ) -> str | None:
+        """Why ``original`` (the file as it is) does not already point where tlsprov writes;
+        None when ``hostname`` and the live ``https`` block match, so prepare would render
+        the same nginx configuration."""
+        doc = self.yaml.load(original)
+        https = doc.get("https") if isinstance(doc, dict) else None
+        if not isinstance(https, dict):
+            return "harbor.yml has no live https block yet"
+        wanted = {
+            "hostname": (doc.get("hostname"), hostname),
+            "https.port": (https.get("port", 443), port),
+            "https.certificate": (https.get("certificate"), str(certificate)),
+            "https.private_key": (https.get("private_key"), str(private_key)),
+        }
+        for key, (now, want) in wanted.items():
+            if str(now) != str(want):
+                return f"harbor.yml's {key} is {now}, not {want}"
+        return None
 
     def dump(self) -> str:
         """The document as text, comments and order kept."""
