@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "issue",
     "inspect",
     "install",
+    "trust",
     "verify",
     "rollback",
     "revoke",
