@@ -1,4 +1,4 @@
-"""``tlsprov trust`` against nginx + docker-registry: a Harbor-style getcert endpoint, pins, skopeo."""
+"""``tlsprov trust`` against nginx + docker-registry: a Harbor-style getcert endpoint, pins."""
 
 from __future__ import annotations
 
