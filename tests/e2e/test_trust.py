@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import tlsprov_e2e_support as S
 
-from tlsprov.lifecycle.trust import GETCERT_PATH
+from tlsprov.pki.pinning import GETCERT_PATH
 from tlsprov.pki.x509 import fingerprint, load_cert
 
 pytestmark = pytest.mark.e2e

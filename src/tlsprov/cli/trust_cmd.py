@@ -73,62 +73,33 @@ def run(args: argparse.Namespace, out: Output) -> int:
     """Get the CA (pinned), plan the client files, apply them."""
     from tlsprov.cli.verify_cmd import parse_host_port
     from tlsprov.errors import InputError
-    from tlsprov.lifecycle.trust import (
-        apply_trust,
-        check_pins,
-        default_targets,
-        fetch_harbor_ca,
-        load_ca_file,
-    )
-    from tlsprov.models import InstallContext
-    from tlsprov.pki.bundleio import read_bundle
-    from tlsprov.pki.x509 import parse_identity
-    from tlsprov.runner import CommandRunner
+    from tlsprov.lifecycle.trust import trust
 
     host, port = parse_host_port(args.target, 443)
-    host = str(parse_identity(host))
     connect = parse_host_port(args.connect, port) if args.connect else None
-    if not args.root.is_dir():
-        raise InputError(f"the root {args.root} is not a folder", hint="pass an existing --root")
-    if not args.timeout > 0:
-        raise InputError(f"--timeout must be positive, got {args.timeout}")
-    root = args.root.resolve()
-    client = read_bundle(args.client_bundle) if args.client_bundle is not None else None
+    targets = None
     if args.targets is not None:
         targets = [t.strip() for t in args.targets.split(",") if t.strip()]
         if not targets:
             raise InputError("--targets is empty", hint="pass e.g. --targets docker,os-trust")
-    else:
-        targets = default_targets(root)
-    warnings: list[str] = []
-    if args.from_harbor:
-        ca_pem, found, warnings = fetch_harbor_ca(
-            host, port, args.fingerprint, connect=connect, timeout=args.timeout
-        )
-        source = "harbor"
-    else:
-        ca_pem, found = load_ca_file(args.ca)
-        if args.fingerprint:
-            check_pins(found, args.fingerprint, str(args.ca))
-        source = str(args.ca)
-    runner = CommandRunner()
-    context = InstallContext(
-        root=root, host=host, port=port, client_only=True, client_bundle=client, runner=runner
-    )
-    outcome = apply_trust(
-        context,
-        ca_pem,
-        targets,
-        fingerprints=found,
-        source=source,
+    outcome = trust(
+        host,
+        port,
+        root=args.root,
+        ca_file=args.ca,
+        from_harbor=args.from_harbor,
+        fingerprints=args.fingerprint,
+        connect=connect,
+        client_bundle=args.client_bundle,
+        targets=targets,
         state_dir=args.state_dir,
         dry_run=args.dry_run,
-        runner=runner,
-        warnings=warnings,
+        timeout=args.timeout,
     )
     for warning in (*outcome.warnings, *outcome.result.warnings):
         out.warn(warning)
-    lines = [f"trusting {', '.join(found)} for {context.registry}", *outcome.result.lines()]
+    found = ", ".join(outcome.fingerprints)
+    lines = [f"trusting {found} for {outcome.plan.context.registry}", *outcome.result.lines()]
     if outcome.restarts and outcome.plan.changed:
         verb = "would restart" if args.dry_run else "restarted"
         lines.append(f"{verb}: " + ", ".join(outcome.restarts))
