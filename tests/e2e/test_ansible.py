@@ -348,3 +348,32 @@ def test_read_only_root_fails_alone(fleet: Fleet) -> None:
     assert "Read-only file system" in result.stdout, _show(result)
     assert "Traceback" not in result.stdout
     assert broken.snapshot() == before
+
+
+def test_install_role_copies_a_wheel_over_ssh(fleet: Fleet, tmp_path: Path) -> None:
+    import shutil
+
+    source = tmp_path / "source"  # build from a copy: no build/ or egg-info in the tree
+    shutil.copytree(
+        REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+        capture_output=True, text=True, timeout=240, cwd=str(tmp_path),
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = wheels.glob("tlsprov-0.1.0-*.whl")
+    venv = tmp_path / "managed" / "venv"
+    args = ("-e", f"wheel={wheel}", "-e", f"venv={venv}")
+    playbook = REPO / "tests" / "e2e" / "ansible" / "install.yml"
+    first, recap = fleet.playbook(playbook, *args)
+    assert first.returncode == 0, _show(first)
+    assert recap["client6"]["changed"] >= 2, _show(first)  # venv, copy, pip
+    assert (venv / wheel.name).read_bytes() == wheel.read_bytes()
+    assert list(venv.glob("lib/python3*/site-packages/tlsprov/__init__.py"))
+    second, recap = fleet.playbook(playbook, *args)
+    assert second.returncode == 0, _show(second)
+    assert recap["client6"]["changed"] == 0, _show(second)
