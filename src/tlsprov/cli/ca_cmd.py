@@ -129,10 +129,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--days", type=days_arg, metavar="N", help="CA validity in days")
     p.add_argument("--force", action="store_true", help="replace an existing CA")
     add_json(p)
+    from tlsprov.cli.ca_rotate import add_rotate_parser
+
+    add_rotate_parser(actions)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Create the CA and print where it is, its subject and fingerprint."""
+    if args.ca_command == "rotate":
+        from tlsprov.cli.ca_rotate import run_rotate
+
+        return run_rotate(args, out)
     from tlsprov.errors import NotSupported
     from tlsprov.models import KeyType
     from tlsprov.plugins.interfaces import CAManager
