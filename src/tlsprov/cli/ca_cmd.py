@@ -131,7 +131,7 @@ def add_parser(sub: Any) -> None:
     add_json(p)
     from tlsprov.cli.ca_rotate import add_rotate_parser
 
-    add_rotate_parser(actions)
+    add_rotate_parser(actions, add_ca_arguments=add_ca_arguments, days_arg=days_arg)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -139,7 +139,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if args.ca_command == "rotate":
         from tlsprov.cli.ca_rotate import run_rotate
 
-        return run_rotate(args, out)
+        chosen = args.provider or DEFAULT_PROVIDER
+        return run_rotate(args, out, provider=chosen, options=ca_options(args, chosen))
     from tlsprov.errors import NotSupported
     from tlsprov.models import KeyType
     from tlsprov.plugins.interfaces import CAManager

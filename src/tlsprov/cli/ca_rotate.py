@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,10 +17,14 @@ if TYPE_CHECKING:
 __all__ = ["add_rotate_parser", "rollover_status", "run_rotate"]
 
 
-def add_rotate_parser(actions: Any) -> None:
-    """Register ``ca rotate`` under the ``ca`` action parser."""
+def add_rotate_parser(
+    actions: Any,
+    *,
+    add_ca_arguments: Callable[[argparse.ArgumentParser], None],
+    days_arg: Callable[[str], int],
+) -> None:
+    """Register ``ca rotate`` under the ``ca`` action parser (with ``ca init``'s CA options)."""
     from tlsprov.cli import add_json
-    from tlsprov.cli.ca_cmd import add_ca_arguments, days_arg
 
     p: argparse.ArgumentParser = actions.add_parser(
         "rotate",
@@ -40,16 +45,16 @@ def add_rotate_parser(actions: Any) -> None:
     add_json(p)
 
 
-def run_rotate(args: argparse.Namespace, out: Output) -> int:
-    """Run one rollover step."""
-    from tlsprov.cli.ca_cmd import DEFAULT_PROVIDER, ca_options
+def run_rotate(
+    args: argparse.Namespace, out: Output, *, provider: str, options: dict[str, Any]
+) -> int:
+    """Run one rollover step with ``provider`` and its CA ``options``."""
     from tlsprov.errors import NotSupported
     from tlsprov.models import KeyType
     from tlsprov.plugins.registry import default_registry
     from tlsprov.plugins.rotation import CARotation
 
-    name = args.provider or DEFAULT_PROVIDER
-    options = ca_options(args, name)
+    name = provider
     if args.subject is not None:
         options["subject"] = args.subject
     if args.key_type is not None:
@@ -60,7 +65,7 @@ def run_rotate(args: argparse.Namespace, out: Output) -> int:
     if not isinstance(impl, CARotation):
         raise NotSupported(
             f"provider '{name}' cannot roll its CA over",
-            hint=f"use --provider {DEFAULT_PROVIDER}",
+            hint="use --provider selfsigned",
         )
     step = "switch" if args.switch else "retire" if args.retire else "distribute"
     info = impl.rotate_ca(step, dry_run=args.dry_run)
