@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tlsprov.errors import InputError
+from tlsprov.errors import InputError, TlsprovError
 from tlsprov.fsops import atomic_write, write_private
 from tlsprov.pki.x509 import cert_to_pem, fingerprint, load_cert, now_utc
 from tlsprov_selfsigned._ca import build_ca, load_ca
@@ -40,7 +40,8 @@ PHASES = ("none", "distribute", "switched", "retired")
 _SUFFIX = re.compile(r" R[0-9a-f]{4}$")
 _NEXT_STEP = {
     "distribute": "tlsprov ca rotate --switch, once every client trusts both CAs",
-    "switched": "tlsprov ca rotate --retire, once every server certificate is re-issued",
+    "switched": "tlsprov ca rotate --retire, once every server certificate is re-issued "
+    "(tlsprov provision does it)",
 }
 
 
@@ -223,6 +224,7 @@ def run_rotation(ca_dir: Path, plan: RotationStep) -> Path:
         else:
             saved[name] = None
     atomic_write(backup / "manifest.json", json.dumps(saved, indent=2).encode(), dir_mode=0o700)
+    done: list[str] = []
     try:
         for name, content in writes.items():
             path = ca_dir / name
@@ -232,13 +234,17 @@ def run_rotation(ca_dir: Path, plan: RotationStep) -> Path:
                 write_private(path, content)
             else:
                 atomic_write(path, content, mode=0o644, dir_mode=0o700)
-    except BaseException:
-        for name, mode in saved.items():
-            path = ca_dir / name
+            done.append(name)
+    except BaseException as exc:
+        for name in reversed(done):  # only what this step changed
+            path, mode = ca_dir / name, saved[name]
             if mode is None:
                 path.unlink(missing_ok=True)
             else:
                 atomic_write(path, (backup / name).read_bytes(), mode=mode, dir_mode=0o700)
+        if isinstance(exc, TlsprovError):
+            exc.message += f"; every file of this step was restored (backup: {backup})"
+            exc.args = (exc.message, *exc.args[1:])
         raise
     return backup
 

@@ -24,7 +24,7 @@ import tlsprov_e2e_support as S
 
 from tlsprov.pki.pinning import GETCERT_PATH
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # each playbook run takes seconds
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTION = REPO / "integrations" / "ansible"
@@ -296,6 +296,15 @@ def test_fleet_playbook_trusts_every_client_idempotently(
     for host in hosts:
         assert recap[host]["changed"] == 0 and recap[host]["failed"] == 0, (host, _show(second))
     assert fleet.snapshots() == before
+    harbor_before = fleet.harbor.snapshot(state=False)
+
+    # Check and diff mode on the whole example: nothing would change, so nothing is reported.
+    dry, recap = fleet.playbook(example, "--check", "--diff")
+    assert dry.returncode == 0, _show(dry)
+    for host in hosts:
+        assert recap[host]["changed"] == 0 and recap[host]["failed"] == 0, (host, _show(dry))
+    assert fleet.snapshots() == before
+    assert fleet.harbor.snapshot(state=False) == harbor_before
 
     # The clients' plan, in check and diff mode, for a registry name they do not trust yet.
     check, recap = fleet.playbook(
@@ -308,6 +317,7 @@ def test_fleet_playbook_trusts_every_client_idempotently(
     assert f"create    /etc/docker/certs.d/{S.HOST}:{fleet.port + 1}/ca.crt" in check.stdout
     assert "plan for harbor.test" in check.stdout
     assert fleet.snapshots() == before
+    assert fleet.harbor.snapshot(state=False) == harbor_before
 
 
 def test_wrong_fingerprint_fails_every_host_and_changes_nothing(fleet: Fleet) -> None:

@@ -81,8 +81,9 @@ def run_rotate(
 _ADVICE = {
     "distribute": "next: re-run provision (or install/trust) so every client gets both CAs, "
     "then 'tlsprov ca rotate --switch'",
-    "switch": "next: re-issue the server certificate (provision/renew --force, or issue + "
-    "install), then 'tlsprov ca rotate --retire' once no client needs the old CA",
+    "switch": "next: re-run provision (it re-issues the server certificate from the new CA; "
+    "or issue + install), then 'tlsprov ca rotate --retire' once no leaf of the old CA is "
+    "left",
     "retire": "next: re-run provision (or install/trust) so clients drop the old CA",
 }
 
