@@ -214,7 +214,10 @@ def test_provision_follows_the_rollover_and_status_shows_the_phase(
     assert state == "distribute" and trusted[0] == old_fp and len(trusted) == 2
     human = box.tlsprov("status", "--config", str(config))
     assert "CA rollover: phase distribute" in human.stdout, S.describe(human)
+    assert "does not match yet: run 'tlsprov provision'" in human.stdout
     doc = provision()
+    after = box.tlsprov("status", "--config", str(config), "--json")
+    assert json.loads(after.stdout)["ca_rollover"]["installed_current"] is True
     assert doc["issued"] is True and "rollover" in doc["reason"]
     published = box.path("/data/ca_download/ca.crt")
     assert _fps(published) == trusted

@@ -96,6 +96,22 @@ def rollover_status(config: Config) -> dict[str, Any] | None:
 
     try:
         impl = default_registry().get_provider(config.provider_name, config.provider_options).impl
-        return impl.ca_rotation() if isinstance(impl, CARotation) else None
+        if not isinstance(impl, CARotation):
+            return None
+        info = impl.ca_rotation()
+        info["installed_sha256"] = _installed(config)
     except TlsprovError:  # status still lists the certificates
         return None
+    info["installed_current"] = set(info["installed_sha256"]) == set(info["trusted_sha256"])
+    return info
+
+
+def _installed(config: Config) -> list[str]:
+    """The CAs in the trust bundle the state says was installed last on this host."""
+    from tlsprov.lifecycle.lineage import StateStore
+    from tlsprov.pki.x509 import fingerprint, load_certs
+
+    stored = StateStore(config.state_path).load(config.harbor.hostname)
+    if stored is None:
+        return []
+    return [fingerprint(c) for c in load_certs(stored[0].ca_pem, source="the stored ca.crt")]

@@ -69,6 +69,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
             + ", ".join(rollover["trusted_sha256"])
             + (f"; next: {rollover['next_step']}" if rollover.get("next_step") else "")
         )
+        if rollover["installed_sha256"] and not rollover["installed_current"]:
+            lines.append(
+                "  this host's installed trust bundle does not match yet: run 'tlsprov provision'"
+            )
     if internal is not None:
         data["internal_tls"] = internal.to_json()
         lines += internal.lines()
