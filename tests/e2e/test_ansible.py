@@ -387,3 +387,24 @@ def test_install_role_copies_a_wheel_over_ssh(fleet: Fleet, tmp_path: Path) -> N
     second, recap = fleet.playbook(playbook, *args)
     assert second.returncode == 0, _show(second)
     assert recap["client6"]["changed"] == 0, _show(second)
+
+
+def test_module_documents_exactly_its_arguments(collections: Path, tmp_path: Path) -> None:
+    env = {**S.clean_env(), "HOME": str(tmp_path), "ANSIBLE_COLLECTIONS_PATH": str(collections)}
+    shown = subprocess.run(
+        [str(VENV_BIN / "ansible-doc"), "--json", "tlsprov.harbor.trust"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    doc = json.loads(shown.stdout)["tlsprov.harbor.trust"]["doc"]
+    spec_path = collections / "ansible_collections/tlsprov/harbor/plugins/modules/trust.py"
+    namespace: dict[str, Any] = {}
+    source = spec_path.read_text(encoding="utf-8").split("\ndef main", 1)[0]
+    exec(compile(source, str(spec_path), "exec"), namespace)  # the module's own ARGUMENT_SPEC
+    spec = namespace["ARGUMENT_SPEC"]
+    assert sorted(doc["options"]) == sorted(spec)
+    for name, option in spec.items():
+        assert doc["options"][name]["type"] == option["type"], name
+    cli_flags = {"host", "ca", "from_harbor", "fingerprint", "connect", "client_bundle",
+                 "targets", "root"}  # fmt: skip
+    assert cli_flags <= set(spec)
