@@ -59,7 +59,7 @@ def _call(number: int, settings: dict[str, Any], workdir: Path, tools: Tools) ->
         4: bench_4_startup.run,
         5: bench_5_status.run,
     }
-    extra = {"workdir": workdir} if number in (1, 3, 5) else {}
+    extra = {"workdir": workdir} if number in (1, 3, 4, 5) else {}
     return runners[number](**settings, **extra, tools=tools)
 
 

@@ -354,3 +354,58 @@ def test_documented_old_import_paths_keep_working(old: str, new: str, names: lis
     old_module, new_module = importlib.import_module(old), importlib.import_module(new)
     for name in names:
         assert getattr(old_module, name) is getattr(new_module, name), name
+
+
+START_UP_BANNED = ("cryptography.x509", "acme", "josepy", "ruamel", "dns", "requests", "pluggy")
+
+
+def _loaded(code: str, banned: tuple[str, ...] = START_UP_BANNED) -> list[str]:
+    """The ``banned`` modules (or their submodules) in ``sys.modules`` after running ``code``."""
+    probe = (
+        f"{code}\nimport sys\nbanned = {banned!r}\n"
+        "hit = [m for m in sys.modules if m in banned or m.split('.')[0] in banned]\n"
+        "print(','.join(sorted(hit)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [m for m in proc.stdout.strip().split(",") if m]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import tlsprov.cli, contextlib\nwith contextlib.redirect_stdout(None):\n"
+        "    assert tlsprov.cli.main(['--help']) == 0",
+        "import tlsprov",
+    ],
+    ids=["tlsprov --help", "import tlsprov"],
+)
+def test_start_up_imports_no_certificate_or_network_library(code: str) -> None:
+    """What ``tlsprov --help`` and ``import tlsprov`` load, read from ``sys.modules``."""
+    assert _loaded(code) == []
+
+
+def test_the_start_up_probe_sees_a_heavy_import() -> None:
+    """Negative control: the probe reports modules that really were imported."""
+    assert _loaded("import tlsprov\nimport cryptography.x509") == ["cryptography.x509"]
+    assert "pluggy" in _loaded("import tlsprov\ntlsprov.hookimpl")
+
+
+def test_the_light_help_lists_every_command_as_its_module_does() -> None:
+    """``tlsprov --help`` lists commands from a table; it must match the modules' own help."""
+    import argparse
+
+    from tlsprov.cli import SUMMARIES, build_parser
+
+    def listed(parser: argparse.ArgumentParser) -> dict[str, str]:
+        (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return {a.dest: str(a.help) for a in sub._choices_actions}
+
+    assert listed(build_parser()) == SUMMARIES
+    assert listed(build_parser(only="")) == SUMMARIES
+    light = build_parser(only="status")
+    (sub,) = [a for a in light._actions if isinstance(a, argparse._SubParsersAction)]
+    assert any(a.dest == "state_dir" for a in sub.choices["status"]._actions)
+    assert not any(a.dest == "acme_directory" for a in sub.choices["issue"]._actions)

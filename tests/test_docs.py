@@ -47,6 +47,52 @@ def test_every_hook_and_argument_is_documented(hook: str) -> None:
         assert f"- `{arg}`" in section, f"docs/plugins.md does not describe {hook}'s {arg!r}"
 
 
+def _guide_section(heading: str) -> str:
+    guide = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    assert heading in guide.splitlines(), f"docs/plugins.md lacks the heading {heading!r}"
+    return guide.split(heading, 1)[1].split("\n#", 1)[0]
+
+
+def test_every_declared_option_field_is_documented() -> None:
+    import dataclasses
+
+    from tlsprov.plugins.options import OPTION_TYPES, OptionSpec
+
+    section = _guide_section("### Declaring options")
+    fields = [f.name for f in dataclasses.fields(OptionSpec)]
+    rows = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    assert rows == fields, f"docs/plugins.md declared-option fields: {rows} != {fields}"
+    for kind in OPTION_TYPES:
+        assert f"`{kind.__name__}`" in section, f"option type {kind.__name__} is undocumented"
+
+
+@pytest.mark.parametrize(
+    ("spec", "hook"),
+    [("ProviderSpec", "tlsprov_register_providers"), ("TargetSpec", "tlsprov_register_targets")],
+)
+def test_every_spec_field_is_documented_with_its_hook(spec: str, hook: str) -> None:
+    import dataclasses
+
+    import tlsprov
+
+    section = _guide_section(f"### {hook}()")
+    fields = [f.name for f in dataclasses.fields(getattr(tlsprov, spec))]
+    assert f"`tlsprov.{spec}({', '.join(fields)})`" in section
+    if spec == "ProviderSpec":  # each field has its own bullet
+        for name in fields:
+            assert f"- `{name}" in section, f"docs/plugins.md does not describe {spec}.{name}"
+
+
+def test_the_ca_record_is_documented() -> None:
+    import dataclasses
+
+    import tlsprov
+
+    fields = [f.name for f in dataclasses.fields(tlsprov.CAInfo)]
+    section = " ".join(_guide_section("## Providers").split())
+    assert f"`CAInfo({', '.join(fields)})`" in section
+
+
 def test_the_guide_documents_no_hook_that_does_not_exist() -> None:
     guide = (DOCS / "plugins.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^### (tlsprov_\w+)\(", guide, flags=re.MULTILINE))
@@ -67,6 +113,10 @@ def test_library_example_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    assert "TLS handshake with harbor.test: TLSv1." in proc.stdout
+    assert "SANs: (('DNS', 'harbor.test'), ('IP Address', '127.0.0.1'))" in proc.stdout
+    assert "spare CA: /O=tlsprov/CN=tlsprov Root CA " in proc.stdout
+    assert (tmp_path / "spare-ca" / "ca.key").stat().st_mode & 0o777 == 0o600
     assert "refused: wildcards are not allowed; list each name" in proc.stdout
     assert "unknown provider 'nope'; choose one of: " in proc.stdout
     assert (tmp_path / "certs" / "harbor.test.key").stat().st_mode & 0o777 == 0o600

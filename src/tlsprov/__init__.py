@@ -9,7 +9,7 @@ Public API::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tlsprov.errors import (
     ChallengeFailed,
@@ -20,40 +20,47 @@ from tlsprov.errors import (
     IssuanceError,
     LintError,
     LockedError,
+    NameConflict,
     NotSupported,
     PluginError,
+    PluginFailure,
     PluginLoadError,
     PolicyError,
     ProviderConflict,
     ProviderNotFound,
     RateLimited,
     RollbackError,
+    TargetConflict,
     TargetNotFound,
     TlsprovError,
     UsageError,
     VerifyError,
 )
-from tlsprov.lifecycle.config import Config, load_config
-from tlsprov.lifecycle.provision import provision
-from tlsprov.lifecycle.status import status
-from tlsprov.models import (
-    CertificateRequest,
-    CommandStep,
-    FileWrite,
-    InstallContext,
-    IssuedBundle,
-    KeyType,
-    Plan,
-    Usage,
-)
-from tlsprov.pki.bundleio import read_bundle, write_bundle
-from tlsprov.pki.x509 import make_request, parse_identity
-from tlsprov.plugins.hookspecs import hookimpl
-from tlsprov.plugins.interfaces import CAManager, Provider, Target
-from tlsprov.plugins.registry import Registry, get_provider
-from tlsprov.plugins.specs import ProviderSpec, TargetSpec
+
+if TYPE_CHECKING:  # the real homes; at run time these load on first use (PEP 562)
+    from tlsprov.lifecycle.config import Config, load_config
+    from tlsprov.lifecycle.provision import provision
+    from tlsprov.lifecycle.renewal import renew
+    from tlsprov.lifecycle.status import status
+    from tlsprov.models import (
+        CertificateRequest,
+        CommandStep,
+        FileWrite,
+        InstallContext,
+        IssuedBundle,
+        KeyType,
+        Plan,
+        Usage,
+    )
+    from tlsprov.pki.bundleio import read_bundle, write_bundle
+    from tlsprov.pki.x509 import make_request, parse_identity
+    from tlsprov.plugins.hookspecs import hookimpl
+    from tlsprov.plugins.interfaces import CAInfo, CAManager, Provider, Target
+    from tlsprov.plugins.registry import Registry, get_provider
+    from tlsprov.plugins.specs import OptionSpec, ProviderSpec, TargetSpec
 
 __all__ = [
+    "CAInfo",
     "CAManager",
     "CertificateRequest",
     "ChallengeFailed",
@@ -70,9 +77,12 @@ __all__ = [
     "KeyType",
     "LintError",
     "LockedError",
+    "NameConflict",
     "NotSupported",
+    "OptionSpec",
     "Plan",
     "PluginError",
+    "PluginFailure",
     "PluginLoadError",
     "PolicyError",
     "Provider",
@@ -83,6 +93,7 @@ __all__ = [
     "Registry",
     "RollbackError",
     "Target",
+    "TargetConflict",
     "TargetNotFound",
     "TargetSpec",
     "TlsprovError",
@@ -102,8 +113,36 @@ __all__ = [
     "write_bundle",
 ]
 
+# name -> module: only errors load with ``import tlsprov``; the rest on first use, so a plugin's
+# import and ``tlsprov --help`` stay light.
 _LAZY = {
-    "renew": ("tlsprov.lifecycle.renewal", "renew"),
+    "Config": "tlsprov.lifecycle.config",
+    "load_config": "tlsprov.lifecycle.config",
+    "provision": "tlsprov.lifecycle.provision",
+    "renew": "tlsprov.lifecycle.renewal",
+    "status": "tlsprov.lifecycle.status",
+    "CertificateRequest": "tlsprov.models",
+    "CommandStep": "tlsprov.models",
+    "FileWrite": "tlsprov.models",
+    "InstallContext": "tlsprov.models",
+    "IssuedBundle": "tlsprov.models",
+    "KeyType": "tlsprov.models",
+    "Plan": "tlsprov.models",
+    "Usage": "tlsprov.models",
+    "read_bundle": "tlsprov.pki.bundleio",
+    "write_bundle": "tlsprov.pki.bundleio",
+    "make_request": "tlsprov.pki.x509",
+    "parse_identity": "tlsprov.pki.x509",
+    "hookimpl": "tlsprov.plugins.hookspecs",
+    "CAInfo": "tlsprov.plugins.interfaces",
+    "CAManager": "tlsprov.plugins.interfaces",
+    "Provider": "tlsprov.plugins.interfaces",
+    "Target": "tlsprov.plugins.interfaces",
+    "Registry": "tlsprov.plugins.registry",
+    "get_provider": "tlsprov.plugins.registry",
+    "OptionSpec": "tlsprov.plugins.specs",
+    "ProviderSpec": "tlsprov.plugins.specs",
+    "TargetSpec": "tlsprov.plugins.specs",
 }
 
 
@@ -111,8 +150,9 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
@@ -121,3 +161,7 @@ def __getattr__(name: str) -> Any:
         except PackageNotFoundError:
             return "0+unknown"
     raise AttributeError(f"module 'tlsprov' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

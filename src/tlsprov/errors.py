@@ -16,7 +16,10 @@ with :attr:`TlsprovError.exit_code`; it never prints a traceback for these.
     │   ├── PluginLoadError   .entry_point, .distribution
     │   ├── ProviderNotFound  .name, .available
     │   ├── TargetNotFound    .name, .available
-    │   ├── ProviderConflict  .name, .sources
+    │   ├── NameConflict      .kind, .name, .sources
+    │   │   ├── ProviderConflict
+    │   │   └── TargetConflict
+    │   ├── PluginFailure     exit 1: plugin code raised; .plugin, .source, .stage
     │   └── NotSupported
     ├── IssuanceError         exit 1
     │   ├── ChallengeFailed   .identities
@@ -41,14 +44,17 @@ __all__ = [
     "IssuanceError",
     "LintError",
     "LockedError",
+    "NameConflict",
     "NotSupported",
     "PluginError",
+    "PluginFailure",
     "PluginLoadError",
     "PolicyError",
     "ProviderConflict",
     "ProviderNotFound",
     "RateLimited",
     "RollbackError",
+    "TargetConflict",
     "TargetNotFound",
     "TlsprovError",
     "UsageError",
@@ -152,8 +158,8 @@ class TargetNotFound(PluginError):
         self.available = tuple(available)
 
 
-class ProviderConflict(PluginError):
-    """Two plugins claim the same provider or target name."""
+class NameConflict(PluginError):
+    """Two plugins claim the same provider or target name; only that name is unusable."""
 
     def __init__(self, kind: str, name: str, sources: Sequence[str]) -> None:
         super().__init__(
@@ -163,6 +169,37 @@ class ProviderConflict(PluginError):
         self.kind = kind
         self.name = name
         self.sources = tuple(sources)
+
+
+class ProviderConflict(NameConflict):
+    """Two plugins claim the same provider name."""
+
+
+class TargetConflict(NameConflict):
+    """Two plugins claim the same installer target name."""
+
+
+class PluginFailure(PluginError):
+    """Plugin code raised an unexpected exception (a bug in that plugin, exit 1).
+
+    ``stage`` is where: ``factory``, ``issue``, ``plan``, ``init_ca``, a hook name, ...
+    The original exception is the ``__cause__``; the CLI shows its traceback under ``-v``.
+    """
+
+    exit_code = 1
+
+    def __init__(self, *, plugin: str, source: str, stage: str, exc: BaseException) -> None:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        hint = f"a bug or a missing dependency in {source}: tell its authors"
+        if isinstance(exc, ImportError):
+            hint = f"a dependency of {source} is missing: install it or tell the plugin's authors"
+        super().__init__(
+            f"plugin '{plugin}' ({source}) failed in {stage}: {reason}",
+            hint=f"{hint}, or block it with TLSPROV_DISABLE_PLUGINS={plugin}",
+        )
+        self.plugin = plugin
+        self.source = source
+        self.stage = stage
 
 
 class NotSupported(PluginError):

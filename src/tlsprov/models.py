@@ -230,6 +230,8 @@ class InstallContext:
         runner: runs external commands (only for read-only probes at plan time).
         os_trust_changed: set by the installer when the os-trust target will change the
             trust store (Docker then needs a restart).
+        harbor_dir_setting: how the user sets ``harbor_dir`` in the running command, for
+            hints (``--harbor-dir`` for ``install``, ``[harbor] install_dir`` in the config).
     """
 
     root: Path
@@ -243,6 +245,7 @@ class InstallContext:
     restart_docker: bool = False
     runner: CommandRunner | None = None
     os_trust_changed: bool = False
+    harbor_dir_setting: str = "--harbor-dir"
 
     @property
     def registry(self) -> str:

@@ -2,7 +2,7 @@
 
 - :func:`registry_with` builds a registry from in-process plugins (inline ``@hookimpl`` classes).
 - :func:`check_provider_conformance` issues one certificate and checks the bundle the way the
-  host relies on it.
+  host relies on it; :func:`check_target_conformance` does the same for a target's plans.
 - :func:`tree_snapshot`, :func:`free_port` and :func:`wait_for_port` help tests that run real
   programs on loopback.
 
@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tlsprov.models import CertificateRequest, IssuedBundle, KeyType
+from tlsprov.models import CertificateRequest, InstallContext, IssuedBundle, KeyType, Plan
 from tlsprov.pki.x509 import (
     covers,
     describe_key,
@@ -32,12 +32,13 @@ from tlsprov.pki.x509 import (
     load_private_key,
     san_identities,
 )
-from tlsprov.plugins.interfaces import Provider
+from tlsprov.plugins.interfaces import Provider, Target
 from tlsprov.plugins.loader import LoadedPlugins, load_plugins
-from tlsprov.plugins.registry import ManagedProvider, Registry
+from tlsprov.plugins.registry import ManagedProvider, ManagedTarget, Registry
 
 __all__ = [
     "check_provider_conformance",
+    "check_target_conformance",
     "free_port",
     "registry_with",
     "tree_snapshot",
@@ -228,3 +229,46 @@ def check_provider_conformance(
     for identity in request.identities:
         _check(covers(dns, ips, identity), f"the leaf's subjectAltName does not cover {identity}")
     return bundle
+
+
+def _check_write_paths(plan: Plan, root: Path, key: bytes) -> None:
+    from pathlib import PurePosixPath
+
+    for write in plan.writes:
+        path = PurePosixPath(write.path)
+        _check(path.is_absolute(), f"{write.path} is not an absolute host path")
+        _check(".." not in path.parts, f"{write.path} contains '..'")
+        real = (root / Path(*path.parts[1:])).resolve()
+        _check(real.is_relative_to(root.resolve()), f"{write.path} leaves the root {root}")
+        if key.strip() and (key.strip() in write.content or b"PRIVATE KEY" in write.content):
+            _check(write.secret, f"{write.path} holds the private key but is not marked secret")
+
+
+def check_target_conformance(
+    target: Target | ManagedTarget, bundle: IssuedBundle, context: InstallContext
+) -> Plan:
+    """Plan ``bundle`` twice with ``target`` and check the plans; return the first.
+
+    Checks: planning writes nothing under ``context.root`` (plans only describe); the result is a
+    :class:`Plan`; every write path is absolute, without ``..`` and stays under the root; every
+    write holding the private key (or any PEM private key) is marked ``secret``; every command
+    has a non-empty argument list of strings; a second plan equals the first (idempotent).
+
+    Raises:
+        AssertionError: the target broke one of these rules (the message says which).
+    """
+    before = tree_snapshot(context.root)
+    plan = target.plan(bundle, context)
+    _check(isinstance(plan, Plan), f"plan() returned {type(plan).__name__}, not a Plan")
+    _check(tree_snapshot(context.root) == before, "plan() changed files under the root")
+    _check_write_paths(plan, context.root, bundle.private_key_pem)
+    for step in plan.commands:
+        argv = step.argv
+        _check(
+            bool(argv) and all(isinstance(a, str) and a for a in argv),
+            f"command {argv!r} must be a non-empty list of strings",
+        )
+    again = target.plan(bundle, context)
+    _check(again == plan, "a second plan() differs from the first (plans must be idempotent)")
+    _check(tree_snapshot(context.root) == before, "plan() changed files under the root")
+    return plan

@@ -351,6 +351,10 @@ class Rfc2136(Publisher):
 def make_publisher(opts: AcmeOptions, runner: CommandRunner) -> Publisher:
     """The publisher the options ask for."""
     if opts.challenge == "dns-01":
+        if opts.dns == "lexicon":
+            from tlsprov_letsencrypt._lexicon import LexiconDns
+
+            return LexiconDns(opts)
         if opts.dns_hook:
             return DnsHook(opts, runner)
         return Rfc2136(opts)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.lifecycle.config import resolve_secret
 from tlsprov.models import KeyType
+from tlsprov_letsencrypt._dnsopts import LEXICON_PREFIX, dns_kind, lexicon_options, require_lexicon
 
 __all__ = ["ALIASES", "ALLOWED", "AcmeOptions", "default_state_dir"]
 
@@ -42,7 +43,10 @@ ALLOWED = (
     "webroot",
     "pre_hook",
     "post_hook",
+    "dns",
     "dns_hook",
+    "lexicon_provider",
+    "lexicon",
     "rfc2136_server",
     "tsig_key",
     "dns_propagation_timeout",
@@ -55,6 +59,7 @@ ALLOWED = (
 )
 
 _CHALLENGES = ("http-01", "dns-01")
+
 _EAB_ALGS = ("HS256", "HS384", "HS512")
 _ACCOUNT_KEYS = (KeyType.EC256, KeyType.EC384, KeyType.RSA2048, KeyType.RSA3072, KeyType.RSA4096)
 
@@ -202,7 +207,10 @@ class AcmeOptions:
     webroot: Path | None = None
     pre_hook: tuple[str, ...] | None = None
     post_hook: tuple[str, ...] | None = None
+    dns: str | None = None
     dns_hook: str | None = None
+    lexicon_provider: str | None = None
+    lexicon: Mapping[str, str] = field(default_factory=dict, repr=False)
     rfc2136_server: tuple[str, int] | None = None
     tsig_key: Path | None = None
     dns_propagation_timeout: float = 120.0
@@ -220,7 +228,9 @@ class AcmeOptions:
         Raises:
             ConfigError: an unknown key, a missing directory, or a value of the wrong kind.
         """
-        unknown = sorted(str(k) for k in options if k not in ALLOWED)
+        unknown = sorted(
+            str(k) for k in options if k not in ALLOWED and not str(k).startswith(LEXICON_PREFIX)
+        )
         if unknown:
             raise _err(
                 unknown[0],
@@ -275,16 +285,30 @@ class AcmeOptions:
         tsig = _path(options, "tsig_key", must_exist="file")
         resolver_text = _str(options, "dns_resolver")
         resolver = _host_port("dns_resolver", resolver_text, 53) if resolver_text else None
-        if challenge == "dns-01":
+        lexicon_provider = _str(options, "lexicon_provider")
+        lexicon = lexicon_options(options)
+        dns = dns_kind(options, challenge, lexicon_provider)
+        if dns == "lexicon":
+            if lexicon_provider is None:
+                raise _err(
+                    "lexicon_provider",
+                    "dns = lexicon needs lexicon_provider",
+                    hint="name a dns-lexicon provider, e.g. cloudflare or powerdns",
+                )
+            if dns_hook or rfc2136:
+                raise _err("dns", "dns = lexicon takes no dns_hook or rfc2136_server")
+            require_lexicon()
+        elif challenge == "dns-01":
             if (dns_hook is None) == (rfc2136 is None):
                 raise _err(
                     "dns_hook",
-                    "dns-01 needs exactly one of dns_hook or rfc2136_server",
-                    hint="pass --dns-hook PROG, or --rfc2136-server ADDR --tsig-key FILE",
+                    "dns-01 needs exactly one of dns_hook, rfc2136_server or lexicon_provider",
+                    hint="pass --dns-hook PROG, --rfc2136-server ADDR --tsig-key FILE, or "
+                    "--dns lexicon --lexicon-provider NAME",
                 )
             if rfc2136 is not None and tsig is None:
                 raise _err("tsig_key", "rfc2136_server needs a TSIG key file")
-        elif dns_hook or rfc2136 or tsig:
+        elif dns_hook or rfc2136 or tsig or lexicon_provider or lexicon:
             raise _err("challenge", "DNS options were given but the challenge is http-01")
         if webroot is not None and challenge != "http-01":
             raise _err("webroot", "webroot is for the http-01 challenge only")
@@ -308,7 +332,10 @@ class AcmeOptions:
             webroot=webroot,
             pre_hook=_command(options, "pre_hook"),
             post_hook=_command(options, "post_hook"),
+            dns=dns,
             dns_hook=dns_hook,
+            lexicon_provider=lexicon_provider,
+            lexicon=lexicon,
             rfc2136_server=rfc2136,
             tsig_key=tsig,
             dns_propagation_timeout=_number(options, "dns_propagation_timeout", 120.0, low=0),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +43,6 @@ __all__ = [
     "write_ca",
 ]
 
-log = logging.getLogger("tlsprov")
 
 CA_KEY = "ca.key"
 CA_CRT = "ca.crt"
@@ -56,6 +54,9 @@ _WEAK_HASHES = {"md5", "sha1", "sha224"}
 class CertificateAuthority:
     """A CA certificate with its private key (never shown by ``repr``).
 
+    What every leaf needs from the CA (its PEM, the authorityKeyIdentifier, the signature hash)
+    is computed once here, not once per certificate.
+
     ``others`` are further CAs clients must keep trusting during a rollover (``ca.crt`` holds
     them after the signing certificate).
     """
@@ -63,19 +64,35 @@ class CertificateAuthority:
     cert: x509.Certificate
     key: CertificateIssuerPrivateKeyTypes
     others: tuple[x509.Certificate, ...] = ()
+    cert_pem: bytes = field(init=False, repr=False)
+    aki: x509.AuthorityKeyIdentifier = field(init=False, repr=False)
+    hash: hashes.HashAlgorithm | None = field(init=False, repr=False)
+    not_after: dt.datetime = field(init=False, repr=False)
+    subject: x509.Name = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from cryptography import x509
+
+        try:
+            ski = self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+            aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+        except x509.ExtensionNotFound:
+            aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
+        object.__setattr__(self, "cert_pem", cert_to_pem(self.cert))
+        object.__setattr__(self, "aki", aki)
+        object.__setattr__(self, "hash", signature_hash(self.key))
+        object.__setattr__(self, "not_after", self.cert.not_valid_after_utc)
+        object.__setattr__(self, "subject", self.cert.subject)
 
     def __repr__(self) -> str:
         return f"CertificateAuthority(subject={self.cert.subject.rfc4514_string()!r})"
 
     @property
-    def cert_pem(self) -> bytes:
-        """The signing CA certificate as PEM."""
-        return cert_to_pem(self.cert)
-
-    @property
     def trust_pem(self) -> bytes:
         """What clients must trust: the signing CA first, then any other CA of a rollover."""
-        return b"".join(cert_to_pem(c) for c in (self.cert, *self.others))
+        if not self.others:
+            return self.cert_pem
+        return self.cert_pem + b"".join(cert_to_pem(c) for c in self.others)
 
 
 @contextmanager
@@ -221,12 +238,7 @@ def _validate_ca_cert(cert: x509.Certificate, source: str) -> None:
     try:
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        log.warning(
-            "the CA %s has no keyUsage extension; strict verifiers (openssl verify "
-            "-x509_strict, Python 3.13+) reject what it issues; replace it with "
-            "'tlsprov ca init --force'",
-            source,
-        )
+        pass  # the host's bundle check warns about it at issue and at install, saying what to do
     else:
         if not ku.key_cert_sign:
             raise InputError(f"{source} may not sign certificates (no keyCertSign)", hint=hint)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, final
 from tlsprov.errors import ConfigError, InputError
 from tlsprov.models import CertificateRequest, IssuedBundle, KeyType
 from tlsprov.pki.x509 import cert_to_pem, fingerprint, key_to_pem
+from tlsprov.plugins.interfaces import CAInfo
 from tlsprov_selfsigned._ca import (
     CertificateAuthority,
     build_ca,
@@ -31,6 +32,8 @@ __all__ = ["Secret", "SelfSignedOptions", "SelfSignedProvider", "make_provider"]
 log = logging.getLogger("tlsprov")
 
 _SOURCE = "provider.selfsigned"
+#: Longest validity accepted (100 years), the bound of ``--days`` too.
+MAX_DAYS = 36525
 _ALLOWED = ("ca_dir", "subject", "key_type", "days", "ca_passphrase", "create_ca", "force")
 
 
@@ -156,6 +159,8 @@ class SelfSignedOptions:
         days = options.get("days", 3650)
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise _config("days", f"must be a whole number of days >= 1, got {days!r}")
+        if days > MAX_DAYS:
+            raise _config("days", f"must be at most {MAX_DAYS} (100 years), got {days}")
         raw_secret = options.get("ca_passphrase")
         return cls(
             ca_dir=Path(ca_dir),
@@ -185,6 +190,7 @@ class SelfSignedProvider:
         self.options = options
         self.ca_created = False
         self._cached: tuple[tuple[tuple[int, int, int], ...], CertificateAuthority] | None = None
+        self._files = ca_files(options.ca_dir)
 
     def __repr__(self) -> str:
         o = self.options
@@ -216,15 +222,18 @@ class SelfSignedProvider:
         return ca
 
     def _ca(self) -> CertificateAuthority:
-        key_path, crt_path = ca_files(self.options.ca_dir)
-        has_key, has_crt = key_path.exists(), crt_path.exists()
-        if has_key and has_crt:
+        key_path, crt_path = self._files
+        try:
             # Bulk issuance reuses the loaded CA while its files are unchanged on disk.
             stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
-                          (key_path.stat(), crt_path.stat()))  # fmt: skip
+                          (os.stat(key_path), os.stat(crt_path)))  # fmt: skip
+        except FileNotFoundError:
+            pass
+        else:
             if self._cached is None or self._cached[0] != stamp:
                 self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
             return self._cached[1]
+        has_key, has_crt = key_path.exists(), crt_path.exists()
         if has_key or has_crt:
             present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
             raise InputError(
@@ -256,7 +265,7 @@ class SelfSignedProvider:
             ca_pem=ca.trust_pem,
         )
 
-    def init_ca(self, *, force: bool = False) -> dict[str, str]:
+    def init_ca(self, *, force: bool = False) -> CAInfo:
         """Create the CA in ``ca_dir``; return its paths, subject, fingerprint and expiry.
 
         Raises:
@@ -270,13 +279,13 @@ class SelfSignedProvider:
                 f"a CA already exists in {self.options.ca_dir}", hint="pass --force to replace it"
             )
         ca = self._create()
-        return {
-            "ca_key": str(key_path),
-            "ca_crt": str(crt_path),
-            "subject": format_subject(ca.cert.subject),
-            "fingerprint_sha256": fingerprint(ca.cert),
-            "not_after": ca.cert.not_valid_after_utc.isoformat(),
-        }
+        return CAInfo(
+            ca_key=key_path,
+            ca_crt=crt_path,
+            subject=format_subject(ca.cert.subject),
+            fingerprint_sha256=fingerprint(ca.cert),
+            not_after=ca.cert.not_valid_after_utc,
+        )
 
     def rotate_ca(self, step: str, *, dry_run: bool = False) -> dict[str, Any]:
         """One CA rollover step: ``distribute``, ``switch`` or ``retire`` (see ``_rotate``).

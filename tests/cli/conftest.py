@@ -133,6 +133,7 @@ class CertFactory:
         key: Any = None,
         hash_algo: hashes.HashAlgorithm | None = None,
         self_signed: bool = False,
+        aki: bool = True,
     ) -> x509.Certificate:
         now = dt.datetime.now(dt.UTC)
         key = key if key is not None else ec.generate_private_key(ec.SECP256R1())
@@ -153,6 +154,15 @@ class CertFactory:
             builder = builder.add_extension(key_usage, critical=True)
         if eku is not None:
             builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        if ca:  # every real CA sets it; strict verifiers require it
+            builder = builder.add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+        if not self_signed and aki:  # every real CA sets it; strict verifiers require it
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca_key.public_key()),
+                critical=False,
+            )
         signer = key if self_signed else self.ca_key
         return builder.sign(signer, hash_algo or hashes.SHA256())
 
@@ -189,6 +199,7 @@ def certs() -> CertFactory:
         .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .sign(key, hashes.SHA256())
     )
     return CertFactory(ca_key=key, ca_cert=cert)

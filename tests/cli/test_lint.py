@@ -145,3 +145,44 @@ def test_helpers_split_and_raise(certs):
     assert info.value.problems[0].startswith("issued certificate: ")
     assert info.value.exit_code == 2
     raise_on_errors(warnings(found))  # warnings alone pass
+
+
+def test_missing_key_identifiers(certs):
+    # issue 11 item 14: strict verifiers (and 'tlsprov verify') need AKI on a leaf, SKI on a CA
+    bare = certs.build(sans=SANS, aki=False)
+    assert codes(lint_certificate(bare)) == {"missing-aki": "error"}
+    assert "authorityKeyIdentifier" in lint_certificate(bare)[0].message
+    assert lint_certificate(certs.build(sans=SANS)) == []
+    assert lint_certificate(certs.build(sans=SANS, aki=False, self_signed=True)) == []
+
+
+def test_ec_leaf_with_key_encipherment_only(certs, ku):
+    # issue 11 item 15: an EC key cannot encipher; without digitalSignature it cannot sign the
+    # TLS handshake either, and such a leaf installed silently
+    only_encipher = certs.build(sans=SANS, key_usage=ku(key_encipherment=True))
+    assert codes(lint_certificate(only_encipher)) == {"ec-without-digital-signature": "error"}
+    assert "digitalSignature" in lint_certificate(only_encipher)[0].message
+    signing = certs.build(sans=SANS, key_usage=ku(digital_signature=True))
+    assert lint_certificate(signing) == []
+
+
+def test_ec_leaf_with_key_encipherment_only_is_refused_by_install_check(certs, ku):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tlsprov.errors import LintError
+    from tlsprov.models import IssuedBundle
+    from tlsprov.pki.bundlecheck import check_bundle
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = certs.build(sans=SANS, key=key, key_usage=ku(key_encipherment=True))
+    pem = serialization.Encoding.PEM
+    bundle = IssuedBundle(
+        private_key_pem=key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+        leaf_pem=leaf.public_bytes(pem),
+        ca_pem=certs.ca_cert.public_bytes(pem),
+    )
+    with pytest.raises(LintError, match="digitalSignature"):
+        check_bundle(bundle, host="harbor.test")

@@ -1,8 +1,9 @@
 """Plugin discovery through real installed distributions.
 
 ``scripts/test`` installs the tiny distributions next to this file (``tlsprov-test-good``,
-``tlsprov-test-broken``, ``tlsprov-test-clash``) into the virtualenv; these tests fail when they
-are missing or stale.
+``tlsprov-test-broken``, ``tlsprov-test-clash``, ``tlsprov-test-options``, ``tlsprov-test-liar``,
+``tlsprov-test-target-clash``) into the virtualenv; these tests fail when they are missing or
+stale.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ TEST_DISTS = {
     "tlsprov-test-good": ("test-good", "tlsprov_test_good"),
     "tlsprov-test-broken": ("test-broken", "tlsprov_test_broken"),
     "tlsprov-test-clash": ("test-clash", "tlsprov_test_clash"),
+    "tlsprov-test-options": ("test-options", "tlsprov_test_options"),
+    "tlsprov-test-liar": ("liar", "tlsprov_test_liar"),
+    "tlsprov-test-target-clash": ("target-clash", "tlsprov_test_target_clash"),
 }
 BUNDLED = {
     "selfsigned": "tlsprov_selfsigned",
@@ -207,7 +211,7 @@ def test_clash_names_both_plugins_and_distributions(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TLSPROV_TEST_CLASH", "1")
     reg = Registry(load_plugins())
     with pytest.raises(ProviderConflict) as info:
-        reg.providers()
+        reg.get_provider("selfsigned", {"ca_dir": "unused"})
     err = info.value
     assert err.name == "selfsigned"
     assert sorted(err.sources) == [
@@ -216,18 +220,45 @@ def test_clash_names_both_plugins_and_distributions(monkeypatch: pytest.MonkeyPa
     ]
     assert "provider name 'selfsigned' is claimed by more than one plugin" in str(err)
     assert "TLSPROV_DISABLE_PLUGINS" in err.one_line()
+    assert err.exit_code == 2
+    # Only the clashing name is broken: the other providers and the targets keep working.
+    assert "selfsigned" not in reg.providers()
+    assert {"letsencrypt", "test-good"} <= set(reg.providers())
+    assert [(c.kind, c.name) for c in reg.conflicts()] == [("provider", "selfsigned")]
+    bundle = reg.get_provider("test-good").issue(tlsprov.make_request(["a.test"]))
+    assert bundle.leaf_pem.startswith(b"-----BEGIN CERTIFICATE-----")
+    assert "docker" in reg.targets()
 
 
-def test_clash_on_the_command_line_is_one_line_exit_2(
+def test_clash_on_the_command_line_lists_everything_and_exits_1(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("TLSPROV_TEST_CLASH", "1")
-    code, _, err = _cli(capsys, "plugins")
-    assert code == 2
+    code, out, err = _cli(capsys, "plugins")
+    assert code == 1
     errors = [ln for ln in err.splitlines() if ln.startswith("tlsprov: error:")]
     assert len(errors) == 1
     assert "tlsprov-test-clash" in errors[0]
     assert f"tlsprov {TLSPROV_VERSION}" in errors[0]
+    # Both claimants are listed and marked; the rest is listed as usual.
+    claims = [ln for ln in out.splitlines() if ln.split()[:1] == ["selfsigned"]]
+    assert len(claims) == 2 and all("[clash]" in ln for ln in claims)
+    assert any(ln.split()[:1] == ["letsencrypt"] for ln in out.splitlines())
+
+
+def test_clash_on_the_command_line_breaks_only_that_name(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TLSPROV_TEST_CLASH", "1")
+    code, _, err = _cli(capsys, "issue", "h.test", "--out", str(tmp_path / "a"))
+    assert code == 2
+    assert "provider name 'selfsigned' is claimed by more than one plugin" in err
+    assert not (tmp_path / "a").exists()
+    code, _, err = _cli(
+        capsys, "issue", "h.test", "--provider", "test-good", "--out", str(tmp_path / "b")
+    )
+    assert code == 0, err
+    assert (tmp_path / "b" / "h.test.crt").is_file()
 
 
 def test_blocking_the_clashing_plugin_resolves_the_clash(monkeypatch: pytest.MonkeyPatch) -> None:

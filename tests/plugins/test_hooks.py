@@ -117,8 +117,10 @@ def test_inline_provider_clash_names_both(loaded: LoadedPlugins) -> None:
             return [ProviderSpec(name="test-good", factory=lambda options: None)]
 
     loaded.register(Copycat(), name="copycat")
+    reg = Registry(loaded)
+    assert "test-good" not in reg.providers()
     with pytest.raises(ProviderConflict) as info:
-        Registry(loaded).providers()
+        reg.get_provider("test-good")
     assert sorted(info.value.sources) == [
         "copycat (<registered>)",
         "good (tlsprov-test-good (in process))",

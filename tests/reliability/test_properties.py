@@ -108,6 +108,7 @@ _NAMES = (
     st.lists(_LABEL, min_size=1, max_size=4)
     .map(".".join)
     .filter(lambda n: not n.rsplit(".", 1)[-1].isdigit())
+    .filter(lambda n: not any(label.startswith("xn--") for label in n.split(".")))  # A-labels
 )
 _HOST_CHARS = st.sampled_from("abz09-._*:[]%/ \tÄé\x00xn--")
 

@@ -51,7 +51,7 @@ def rsa_ca_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ca_dir = tmp_path_factory.mktemp("rsa-default") / "ca"
     provider = tlsprov.get_provider("selfsigned", ca_dir=ca_dir)
     info = provider.impl.init_ca()  # type: ignore[attr-defined]
-    assert info["ca_crt"] == str(ca_dir / "ca.crt")
+    assert info.ca_crt == ca_dir / "ca.crt"
     return ca_dir
 
 

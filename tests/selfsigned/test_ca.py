@@ -103,23 +103,21 @@ def test_init_ca_ec_with_subject(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert_is_ca(cert)
     assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
     assert isinstance(cert.signature_hash_algorithm, hashes.SHA256)
-    assert info == {
-        "ca_key": str(tmp_path / "ca" / "ca.key"),
-        "ca_crt": str(tmp_path / "ca" / "ca.crt"),
-        "subject": SUBJ,
-        "fingerprint_sha256": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
-    }
-    assert dt.datetime.fromisoformat(info["not_after"]) - dt.datetime.now(dt.UTC) < dt.timedelta(
-        days=30, minutes=1
+    assert info == tlsprov.CAInfo(
+        ca_key=tmp_path / "ca" / "ca.key",
+        ca_crt=tmp_path / "ca" / "ca.crt",
+        subject=SUBJ,
+        fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
+        not_after=cert.not_valid_after_utc,
     )
+    assert info.not_after - dt.datetime.now(dt.UTC) < dt.timedelta(days=30, minutes=1)
 
 
 def test_default_subjects_are_unique(tmp_path: Path) -> None:
     cns = set()
     for n in range(2):
         impl = tlsprov.get_provider("selfsigned", ca_dir=tmp_path / str(n), key_type="ec256").impl
-        cert = load_cert(Path(impl.init_ca()["ca_crt"]).read_bytes())  # type: ignore[attr-defined]
+        cert = load_cert(impl.init_ca().ca_crt.read_bytes())  # type: ignore[attr-defined]
         cns.add(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
     assert len(cns) == 2
 
@@ -160,13 +158,13 @@ def test_force_replaces_the_ca(tmp_path: Path) -> None:
     impl = tlsprov.get_provider("selfsigned", ca_dir=ca_dir, key_type="ec256").impl
     first = impl.init_ca()  # type: ignore[attr-defined]
     second = impl.init_ca(force=True)  # type: ignore[attr-defined]
-    assert first["fingerprint_sha256"] != second["fingerprint_sha256"]
+    assert first.fingerprint_sha256 != second.fingerprint_sha256
     forced = tlsprov.get_provider("selfsigned", ca_dir=ca_dir, key_type="ec256", force=True)
     third = forced.impl.init_ca()  # type: ignore[attr-defined]
-    assert third["fingerprint_sha256"] != second["fingerprint_sha256"]
+    assert third.fingerprint_sha256 != second.fingerprint_sha256
     assert (
         load_cert((ca_dir / "ca.crt").read_bytes()).fingerprint(hashes.SHA256()).hex(":").upper()
-        == third["fingerprint_sha256"]
+        == third.fingerprint_sha256
     )
 
 

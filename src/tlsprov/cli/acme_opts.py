@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tlsprov.cli._numbers import port, seconds
+
 __all__ = ["ACME_FLAGS", "acme_options", "add_acme_arguments"]
 
 #: (flag, option key, argparse keyword arguments); every dest is ``acme_<key>``.
@@ -51,7 +53,7 @@ ACME_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
         "http_address",
         {"metavar": "ADDR", "help": "address the http-01 server binds (default: all)"},
     ),
-    ("--http-port", "http_port", {"type": int, "metavar": "P", "help": "default 80"}),
+    ("--http-port", "http_port", {"type": port, "metavar": "P", "help": "default 80"}),
     (
         "--webroot",
         "webroot",
@@ -59,6 +61,23 @@ ACME_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
     ("--pre-hook", "pre_hook", {"metavar": "CMD", "help": "run before the http-01 server"}),
     ("--post-hook", "post_hook", {"metavar": "CMD", "help": "run after the http-01 server"}),
+    (
+        "--dns",
+        "dns",
+        {
+            "choices": ("hook", "rfc2136", "lexicon"),
+            "help": "how dns-01 records are published (default: from the other dns flags)",
+        },
+    ),
+    (
+        "--lexicon-provider",
+        "lexicon_provider",
+        {
+            "metavar": "NAME",
+            "help": "dns-01 through this dns-lexicon provider (needs tlsprov[lexicon]); its "
+            "options as -o lexicon.KEY=VALUE",
+        },
+    ),
     (
         "--dns-hook",
         "dns_hook",
@@ -73,7 +92,7 @@ ACME_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     (
         "--dns-propagation-timeout",
         "dns_propagation_timeout",
-        {"type": float, "metavar": "S", "help": "seconds to wait for the TXT record"},
+        {"type": seconds(zero=False), "metavar": "S", "help": "seconds to wait for the TXT record"},
     ),
     (
         "--dns-resolver",
@@ -94,7 +113,11 @@ ACME_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     (
         "--acme-timeout",
         "timeout",
-        {"type": float, "metavar": "S", "help": "overall deadline in seconds (default 90)"},
+        {
+            "type": seconds(zero=False),
+            "metavar": "S",
+            "help": "overall deadline in seconds (default 90)",
+        },
     ),
 )
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tlsprov.cli._numbers import MAX_DAYS
 from tlsprov.cli._output import Output
 
 __all__ = [
@@ -25,8 +26,6 @@ __all__ = [
 ]
 
 DEFAULT_PROVIDER = "selfsigned"
-#: Longest validity accepted on the command line (100 years).
-MAX_DAYS = 36525
 
 
 def default_ca_dir(environ: os._Environ[str] | dict[str, str] | None = None) -> Path:
@@ -111,6 +110,7 @@ def ca_options(args: argparse.Namespace, provider: str) -> dict[str, Any]:
 def add_parser(sub: Any) -> None:
     """Register ``ca`` and its ``init`` action."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_option_argument
 
     ca: argparse.ArgumentParser = sub.add_parser("ca", help="manage the private CA")
     actions = ca.add_subparsers(dest="ca_command", metavar="ACTION", required=True)
@@ -128,6 +128,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="CA validity in days")
     p.add_argument("--force", action="store_true", help="replace an existing CA")
+    add_option_argument(p)
     add_json(p)
     from tlsprov.cli.ca_rotate import add_rotate_parser
 
@@ -141,9 +142,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
         chosen = args.provider or DEFAULT_PROVIDER
         return run_rotate(args, out, provider=chosen, options=ca_options(args, chosen))
-    from tlsprov.errors import NotSupported
+    from tlsprov.errors import NotSupported, PluginError
     from tlsprov.models import KeyType
-    from tlsprov.plugins.interfaces import CAManager
+    from tlsprov.plugins.interfaces import CAInfo
     from tlsprov.plugins.registry import default_registry
 
     name = args.provider or DEFAULT_PROVIDER
@@ -154,22 +155,29 @@ def run(args: argparse.Namespace, out: Output) -> int:
         options["key_type"] = KeyType.parse(args.key_type).value
     if args.days is not None:
         options["days"] = args.days
+    options.update(dict(args.plugin_options))
     provider = default_registry().get_provider(name, options)
-    impl = provider.impl
-    if not isinstance(impl, CAManager):
+    manager = provider.ca_manager
+    if manager is None:
         raise NotSupported(
             f"provider '{name}' does not keep a CA of its own",
             hint=f"use --provider {DEFAULT_PROVIDER} to create a private CA",
         )
-    info = impl.init_ca(force=args.force)
+    info = manager.init_ca(force=args.force)
+    if not isinstance(info, CAInfo):
+        raise PluginError(
+            f"provider '{name}' ({provider.source}) returned {type(info).__name__} from "
+            "init_ca, not a CAInfo",
+            hint=f"tell the authors of {provider.source}",
+        )
     lines = [
-        f"created CA in {options.get('ca_dir', '(provider default)')}",
-        f"  key:         {info.get('ca_key', '')}",
-        f"  certificate: {info.get('ca_crt', '')}",
-        f"  subject:     {info.get('subject', '')}",
-        f"  sha256:      {info.get('fingerprint_sha256', '')}",
-        f"  not after:   {info.get('not_after', '')}",
+        f"created CA in {info.ca_crt.parent}",
+        f"  key:         {info.ca_key}",
+        f"  certificate: {info.ca_crt}",
+        f"  subject:     {info.subject}",
+        f"  sha256:      {info.fingerprint_sha256}",
+        f"  not after:   {info.not_after.isoformat()}",
         "clients must trust the certificate (tlsprov install puts it where they look)",
     ]
-    out.result({"command": "ca init", "provider": name, "ca": dict(info)}, lines)
+    out.result({"command": "ca init", "provider": name, "ca": info.to_json()}, lines)
     return 0

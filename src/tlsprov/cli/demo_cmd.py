@@ -14,7 +14,6 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
-    from tlsprov.models import KeyType
 
     p: argparse.ArgumentParser = sub.add_parser(
         "demo",
@@ -32,14 +31,26 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--key-type",
-        choices=[k.value for k in KeyType],
+        type=_key_type,
+        metavar="TYPE",
         default=None,
-        help="key type for a new CA and the certificate (default: the provider's, rsa4096)",
+        help="key type for a new CA and the certificate, as in 'tlsprov issue' (default: the "
+        "provider's, rsa4096)",
     )
     p.add_argument(
         "--no-nginx", action="store_true", help="serve with Python's TLS server, not nginx"
     )
     add_json(p)
+
+
+def _key_type(text: str) -> str:
+    from tlsprov.errors import InputError
+    from tlsprov.models import KeyType  # here, not at parser build: keeps --help light
+
+    try:
+        return KeyType.parse(text).value
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def run(args: argparse.Namespace, out: Output) -> int:

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from tlsprov.cli._numbers import seconds
 from tlsprov.cli._output import Output
 
 __all__ = ["add_parser", "run"]
@@ -26,14 +27,17 @@ def _port(text: str) -> int:
 
 def _abs_host_path(text: str) -> PurePosixPath:
     path = PurePosixPath(text)
-    if not path.is_absolute():
-        raise argparse.ArgumentTypeError(f"'{text}' must be an absolute path on the host")
+    if not path.is_absolute() or ".." in path.parts:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' must be an absolute path on the host without '..'"
+        )
     return path
 
 
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_target_option_argument
 
     p: argparse.ArgumentParser = sub.add_parser(
         "install",
@@ -94,27 +98,35 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--lock-timeout",
-        type=float,
+        type=seconds(zero=True),
         default=0.0,
         metavar="S",
         help="wait this long for another run's lock",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    add_target_option_argument(p)
     add_json(p)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Plan, then apply (or print the plan for --dry-run)."""
+    from tlsprov.cli._plugin_opts import target_options
     from tlsprov.errors import InputError
     from tlsprov.install.engine import apply_install, plan_install
     from tlsprov.install.render import plan_to_json
     from tlsprov.install.rollback import recover_interrupted
     from tlsprov.models import InstallContext
     from tlsprov.pki.bundleio import read_bundle
-    from tlsprov.pki.x509 import parse_identity
+    from tlsprov.pki.x509 import parse_identity, port_suffix
     from tlsprov.plugins.registry import default_registry
     from tlsprov.runner import CommandRunner
 
+    split = port_suffix(args.host)
+    if split is not None:
+        raise InputError(
+            f"--host '{args.host}' includes a port",
+            hint=f"pass --host {split[0]} --port {split[1]}",
+        )
     host = str(parse_identity(args.host))
     if args.client_bundle is not None and not args.client_only:
         out.warn("--client-bundle is meant for client hosts; installing it anyway")
@@ -145,7 +157,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
         )
         if recovered is not None:
             out.warn(f"rolled back an interrupted install first ({recovered.notes[0]})")
-    install_plan = plan_install(bundle, context, targets, registry=default_registry())
+    install_plan = plan_install(
+        bundle,
+        context,
+        targets,
+        registry=default_registry(),
+        target_options=target_options(args),
+        options_source="--target-option",
+    )
     result = apply_install(
         install_plan,
         state_dir=args.state_dir,

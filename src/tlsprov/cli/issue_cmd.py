@@ -20,6 +20,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_option_argument
     from tlsprov.cli.acme_opts import add_acme_arguments
     from tlsprov.cli.ca_cmd import add_ca_arguments, days_arg
 
@@ -45,6 +46,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="validity in days")
+    add_option_argument(p)
     add_acme_arguments(p)
     add_json(p)
 
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     _check_out_dir(out_dir, files)
 
     name = args.provider or DEFAULT_PROVIDER
-    options = {**ca_options(args, name), **acme_options(args)}
+    options = {**ca_options(args, name), **acme_options(args), **dict(args.plugin_options)}
     provider = default_registry().get_provider(name, options)
     bundle = provider.issue(request)
 
@@ -118,8 +120,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     ca_created = bool(getattr(provider.impl, "ca_created", False))
     not_after = leaf.not_valid_after_utc.isoformat()
     sha256 = fingerprint(leaf, "sha256")
-    for finding in findings:
-        out.warn(f"{finding.message} [{finding.code}]")
+    for finding in findings:  # the bundle check's warnings were logged by provider.issue
+        if not any(finding.message in w for w in provider.last_warnings):
+            out.warn(f"{finding.message} [{finding.code}]")
     lines = []
     if ca_created:
         lines.append(f"created a new CA in {ca_options(args, name).get('ca_dir', '?')}")
@@ -151,6 +154,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
             "ca_created": ca_created,
             "ca_source": ca_source if isinstance(ca_source, str) else None,
             "warnings": [f.as_dict() for f in findings],
+            "bundle_warnings": list(provider.last_warnings),
         },
         lines,
     )

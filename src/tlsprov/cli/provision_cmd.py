@@ -48,7 +48,7 @@ def add_parser(sub: Any) -> None:
     add_json(p)
 
 
-def result_lines(result: Any) -> list[str]:
+def result_lines(result: Any, port: int = 443) -> list[str]:
     """Human lines for a ProvisionResult."""
     if result.dry_run:
         return [f"dry run for {result.hostname}: nothing was changed", *result.plan]
@@ -67,7 +67,10 @@ def result_lines(result: Any) -> list[str]:
     elif result.meta is not None:
         lines.append("  installation: nothing to do, every target is up to date")
     if result.verified:
-        lines.append(f"  verified https://{result.hostname} with the installed CA")
+        where = result.hostname if port == 443 else f"{result.hostname}:{port}"
+        if ":" in result.hostname:  # an IPv6 address needs brackets in a URL
+            where = f"[{result.hostname}]" + ("" if port == 443 else f":{port}")
+        lines.append(f"  verified https://{where} with the installed CA")
     lines += [f"  note: {note}" for note in result.notes]
     return lines
 
@@ -87,5 +90,6 @@ def run(args: argparse.Namespace, out: Output) -> int:
     result = provision(config, dry_run=args.dry_run, verify=False if args.no_verify else None)
     for warning in result.warnings:
         out.warn(warning)
-    out.result({"command": "provision", **result.to_json()}, result_lines(result))
+    lines = result_lines(result, config.harbor.https_port)
+    out.result({"command": "provision", **result.to_json()}, lines)
     return 0

@@ -38,7 +38,11 @@ def run(args: argparse.Namespace, out: Output) -> int:
     result = renew(config, force=args.force, verify=False if args.no_verify else None)
     for warning in result.warnings:
         out.warn(warning)
-    lines = result_lines(result) if result.issued else [f"{result.hostname}: {result.reason}"]
+    lines = (
+        result_lines(result, config.harbor.https_port)
+        if result.issued
+        else [f"{result.hostname}: {result.reason}"]
+    )
     data = {"command": "renew", "renewed": result.issued, **result.to_json()}
     if config.harbor.internal_tls.enabled:  # the same window rule, the same timer
         from tlsprov.lifecycle.internal_tls import provision_internal

@@ -24,6 +24,7 @@ _KEYS = ("directory", "ca_bundle", "account_dir", "eab_kid", "eab_hmac_key", "ti
 def add_parser(sub: Any) -> None:
     """Register the sub-command."""
     from tlsprov.cli import add_json
+    from tlsprov.cli._plugin_opts import add_option_argument
     from tlsprov.cli.acme_opts import ACME_FLAGS
 
     p: argparse.ArgumentParser = sub.add_parser(
@@ -38,6 +39,7 @@ def add_parser(sub: Any) -> None:
     for flag, key, kwargs in ACME_FLAGS:
         if key in _KEYS:
             p.add_argument(flag, dest=f"acme_{key}", **{"default": None, **kwargs})
+    add_option_argument(p)
     add_json(p)
 
 
@@ -60,8 +62,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     cert_pem = _read(args.cert, "certificate")
     cert = load_cert(cert_pem, source=str(args.cert))
     key_pem = _read(args.key, "key") if args.key is not None else None
-    provider = default_registry().get_provider("letsencrypt", acme_options(args))
-    revoke = getattr(provider.impl, "revoke", None)
+    options = {**acme_options(args), **dict(args.plugin_options)}
+    provider = default_registry().get_provider("letsencrypt", options)
+    revoke = provider.capability("revoke")
     if revoke is None:
         raise NotSupported("the letsencrypt provider cannot revoke")
     revoke(cert_pem, args.reason, key_pem=key_pem)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tlsprov.cli._numbers import seconds
 from tlsprov.cli._output import Output
 
 __all__ = ["add_parser", "run"]
@@ -26,7 +27,11 @@ def add_parser(sub: Any) -> None:
         "--state-dir", type=Path, metavar="DIR", help="backups and lock (ROOT/var/lib/tlsprov)"
     )
     p.add_argument(
-        "--lock-timeout", type=float, default=0.0, metavar="S", help="wait for a busy lock"
+        "--lock-timeout",
+        type=seconds(zero=True),
+        default=0.0,
+        metavar="S",
+        help="wait for a busy lock",
     )
     add_json(p)
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tlsprov.cli._numbers import MAX_DAYS, seconds, whole
 from tlsprov.cli._output import Output
 
 __all__ = ["add_parser", "parse_host_port", "run"]
@@ -29,8 +30,16 @@ def add_parser(sub: Any) -> None:
         metavar="ADDR[:PORT]",
         help="dial this address instead of HOST (the certificate is still checked for HOST)",
     )
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="seconds (10)")
-    p.add_argument("--min-days", type=int, default=14, metavar="N", help="days left needed (14)")
+    p.add_argument(
+        "--timeout", type=seconds(zero=False), default=10.0, metavar="S", help="seconds (10)"
+    )
+    p.add_argument(
+        "--min-days",
+        type=whole(0, MAX_DAYS, "days"),
+        default=14,
+        metavar="N",
+        help="days left needed (14)",
+    )
     p.add_argument("--no-v2", action="store_true", help="skip the GET /v2/ probe")
     add_json(p)
 
@@ -72,8 +81,6 @@ def run(args: argparse.Namespace, out: Output) -> int:
         ca_pem = args.ca.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the CA file {args.ca}: {exc.strerror}") from exc
-    if args.min_days < 0:
-        raise InputError("--min-days must not be negative")
     report = verify_endpoint(
         host,
         port,

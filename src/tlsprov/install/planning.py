@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from tlsprov.errors import InputError
 from tlsprov.fsops import PRIVATE_DIR, PRIVATE_FILE, refuse_symlinks
@@ -120,6 +120,22 @@ def _host(real: Path, root: Path) -> PurePosixPath:
     return PurePosixPath("/") / real.relative_to(root).as_posix()
 
 
+def _file_in_the_way(path: PurePosixPath, real: Path, root: Path) -> InputError:
+    """The error for a file where a folder of ``path`` should be."""
+    blocking = next(
+        (
+            p
+            for p in reversed(real.parents)
+            if p.is_relative_to(root) and p.exists() and not p.is_dir()
+        ),
+        real.parent,
+    )
+    return InputError(
+        f"{_host(blocking, root)} is a file, not a folder",
+        hint=f"move it out of the way (tlsprov writes {path} inside it) and run again",
+    )
+
+
 def assess(target: str, write: FileWrite, root: Path) -> FileAction:
     """Compare the wanted file with the host (never follows or writes through symlinks)."""
     real = root.joinpath(*write.path.parts[1:])
@@ -130,6 +146,8 @@ def assess(target: str, write: FileWrite, root: Path) -> FileAction:
     except FileNotFoundError:
         dirs = tuple(_host(d, root) for d in _missing_dirs(real, root))
         return FileAction(target=target, write=write, action="create", mode=mode, new_dirs=dirs)
+    except NotADirectoryError:
+        raise _file_in_the_way(write.path, real, root) from None
     if not stat.S_ISREG(st.st_mode):
         raise InputError(
             f"{write.path} exists under {root} and is not a regular file",
@@ -154,9 +172,14 @@ def assess(target: str, write: FileWrite, root: Path) -> FileAction:
 
 
 def _plan_targets(
-    bundle: IssuedBundle, context: InstallContext, names: Sequence[str], registry: Registry
+    bundle: IssuedBundle,
+    context: InstallContext,
+    names: Sequence[str],
+    registry: Registry,
+    settings: tuple[Mapping[str, Mapping[str, Any]], str | None],
 ) -> tuple[InstallContext, list[Plan], list[FileAction]]:
-    targets = {name: registry.get_target(name) for name in names}
+    options, source = settings
+    targets = {n: registry.get_target(n, options.get(n), source=source) for n in names}
     order = ([OS_TRUST] if OS_TRUST in targets else []) + [n for n in names if n != OS_TRUST]
     plans: list[Plan] = []
     actions: list[FileAction] = []
@@ -208,8 +231,13 @@ def plan_install(
     targets: Sequence[str],
     *,
     registry: Registry | None = None,
+    target_options: Mapping[str, Mapping[str, Any]] | None = None,
+    options_source: str | None = None,
 ) -> InstallPlan:
     """Validate the bundle and ask each target for its plan; change nothing.
+
+    ``target_options`` maps a target name to its settings (``[targets.NAME]``), given to the
+    target's factory; ``options_source`` (the config file) is named in their errors.
 
     The os-trust target is planned first; when it would change the trust store, the others
     see ``context.os_trust_changed=True`` (Docker then plans a restart).
@@ -229,7 +257,8 @@ def plan_install(
         from tlsprov.plugins.registry import default_registry
 
         registry = default_registry()
-    context, plans, actions = _plan_targets(bundle, context, names, registry)
+    settings = (target_options or {}, options_source)
+    context, plans, actions = _plan_targets(bundle, context, names, registry, settings)
     final = _dedupe_actions(actions)
     return InstallPlan(
         context=context,

@@ -22,7 +22,13 @@ from tlsprov.lifecycle.schema import (
     RenewBefore,
     RenewConfig,
 )
-from tlsprov.lifecycle.validate import Validator, check_host, internal_tls, renew_before
+from tlsprov.lifecycle.validate import (
+    Validator,
+    check_host,
+    internal_tls,
+    renew_before,
+    target_tables,
+)
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -52,6 +58,8 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "renew": frozenset({"before", "pre_hook", "deploy_hook", "post_hook"}),
     "state": frozenset({"dir"}),
 }
+#: Sections holding one table per plugin: ``[targets.NAME]``.
+_PLUGIN_TABLES = ("targets",)
 
 
 def find_config(
@@ -70,6 +78,15 @@ def find_config(
     for explicit, origin in ((path, "--config"), (env.get(ENV_VAR), ENV_VAR)):
         if explicit:
             candidate = Path(explicit)
+            if candidate.is_dir():
+                inside = candidate / "tlsprov.toml"
+                how = (
+                    f"pass --config {inside}" if origin == "--config" else f"set {origin}={inside}"
+                )
+                raise ConfigError(
+                    f"config {candidate} (from {origin}) is a folder, not a file",
+                    hint=how if inside.is_file() else "name the tlsprov.toml file itself",
+                )
             if not candidate.is_file():
                 raise ConfigError(
                     f"config file {candidate} (from {origin}) does not exist",
@@ -125,8 +142,9 @@ def parse_config(
     """Validate an already-parsed TOML document (see :func:`load_config`)."""
     v = Validator(str(source) if source else "<config>")
     for key in raw:
-        if key not in _SECTIONS:
-            v.warn(key, f"unknown section; known: {', '.join(sorted(_SECTIONS))}")
+        if key not in _SECTIONS and key not in _PLUGIN_TABLES:
+            known = ", ".join(sorted([*_SECTIONS, *_PLUGIN_TABLES]))
+            v.warn(key, f"unknown section; known: {known}")
     harbor = v.table(raw, "harbor", required=True)
     provider = v.table(raw, "provider", required=True)
     install = v.table(raw, "install")
@@ -163,14 +181,15 @@ def parse_config(
         else:
             v.warn(f"provider.{key}", f"unknown key; provider options go in [provider.{name}]")
 
-    root_raw = str((overrides or {}).get("root") or v.string(install, "install.root") or "/")
+    file_root = v.abs_path(install, "install.root")  # never relative to the current folder
+    root_raw = str((overrides or {}).get("root") or file_root or "/")
     targets = v.string_list(install, "install.targets") or DEFAULT_TARGETS
     install_cfg = InstallConfig(
         root=Path(root_raw),
         targets=targets,
         client_only=v.boolean(install, "install.client_only", False),
         verify=v.boolean(install, "install.verify", True),
-        verify_timeout=v.number(install, "install.verify_timeout", 60.0),
+        verify_timeout=v.number(install, "install.verify_timeout", 60.0, maximum=3600),
         restart_docker=v.boolean(install, "install.restart_docker", False),
         connect=v.string(install, "install.connect"),
     )
@@ -181,6 +200,9 @@ def parse_config(
         post_hook=v.string(renew, "renew.post_hook"),
     )
     state_dir = v.abs_path(state, "state.dir") or PurePosixPath("/var/lib/tlsprov")
+    target_options = target_tables(v, v.table(raw, "targets"))
+    for unused in sorted(set(target_options) - set(targets)):
+        v.warn(f"targets.{unused}", "settings for a target not in [install] targets are ignored")
     for section, table in (
         ("harbor", harbor),
         ("provider", {}),
@@ -199,6 +221,7 @@ def parse_config(
         provider_options=options,
         install=install_cfg,
         renew=renew_cfg,
+        target_options=target_options,
         state_dir=state_dir,
         warnings=tuple(v.warnings),
     )

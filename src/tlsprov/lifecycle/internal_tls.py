@@ -203,6 +203,10 @@ def _issue_set(config: Config, site: _Site, registry: Registry, ca_dir: Path) ->
         {"ca_dir": str(ca_dir), "key_type": key_type.value, "days": it.ca_days,
          "subject": _CA_SUBJECT},
     )  # fmt: skip
+    # The leaves go through the provider itself, and the whole set is then checked by
+    # check_set (key, names, usages, issuer, dates) before anything is written: the per-bundle
+    # host check knows host names, not Compose service names such as harbor_db.
+    issuer = provider.impl
     files: dict[str, bytes] = {}
     for component in site.components:
         request = CertificateRequest(
@@ -211,7 +215,7 @@ def _issue_set(config: Config, site: _Site, registry: Registry, ca_dir: Path) ->
             key_type=key_type,
             validity_days=it.days,
         )
-        bundle = provider.issue(request)
+        bundle = issuer.issue(request)
         files[f"{component.file}.crt"] = bundle.leaf_pem
         files[f"{component.file}.key"] = bundle.private_key_pem
         files[f"{CA_FILE}.crt"] = bundle.ca_pem

@@ -112,12 +112,24 @@ class StateStore:
         return self.dir / "archive" / bundle_basename(name)
 
     def load(self, name: str) -> tuple[IssuedBundle, LineageMeta] | None:
-        """The live bundle and its metadata, or ``None`` when there is none."""
+        """The live bundle and its metadata, or ``None`` when there is none.
+
+        Raises:
+            InputError: the live files are broken; the hint says how to set them aside.
+        """
         folder = self.live_dir(name)
         meta = self.meta(name)
         if meta is None:
             return None
-        return read_bundle(folder, name), meta
+        try:
+            return read_bundle(folder, name), meta
+        except InputError as exc:
+            aside = self.dir / f"{bundle_basename(name)}.broken"
+            raise InputError(
+                f"the stored certificate in {folder} is broken ({exc.message})",
+                hint=f"move it aside with 'mv {folder} {aside}', then run the command again "
+                "to issue a new certificate",
+            ) from exc
 
     def meta(self, name: str) -> LineageMeta | None:
         """Only the metadata of the live version."""

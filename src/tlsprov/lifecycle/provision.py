@@ -77,6 +77,7 @@ def context_for(config: Config, runner: CommandRunner | None = None) -> InstallC
         client_only=config.install.client_only,
         restart_docker=config.install.restart_docker,
         runner=runner or CommandRunner(),
+        harbor_dir_setting=f"[harbor] install_dir in {config.source or 'the config'}",
     )
 
 
@@ -203,7 +204,9 @@ def provision(
     reg = registry or default_registry()
     # Before the lock and before anything else: an unknown provider or a bad option in the
     # config changes nothing, even when a still-valid certificate could be reused.
-    provider = reg.get_provider(config.provider_name, config.provider_options)
+    provider = reg.get_provider(
+        config.provider_name, config.provider_options, source=config.options_source
+    )
     if dry_run:
         return _provision(
             config,
@@ -286,7 +289,14 @@ def _provision(
         meta = LineageMeta.from_bundle(name, config.provider_name, bundle)
         issued = True
     context = context_for(config, runner)
-    install_plan = plan_install(bundle, context, config.install.targets, registry=reg)
+    install_plan = plan_install(
+        bundle,
+        context,
+        config.install.targets,
+        registry=reg,
+        target_options=config.target_options,
+        options_source=config.options_source,
+    )
     do_verify = config.install.verify if verify is None else verify
     if dry_run:
         from tlsprov.install.engine import render_plan

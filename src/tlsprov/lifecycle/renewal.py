@@ -30,8 +30,10 @@ def ari_says_renew(
     Returns ``(None, why)`` when the provider or the CA has no ARI (the window then decides),
     else whether to renew now and why.
     """
-    provider = registry.get_provider(config.provider_name, config.provider_options)
-    ask = getattr(provider.impl, "renewal_info", None)
+    provider = registry.get_provider(
+        config.provider_name, config.provider_options, source=config.options_source
+    )
+    ask = provider.capability("renewal_info")
     if not callable(ask):
         return None, "the provider offers no renewal information"
     try:

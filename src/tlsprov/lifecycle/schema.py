@@ -104,6 +104,7 @@ class Config:
         source: the file it came from (``None`` when built in code).
         provider_name: ``[provider] name``; always explicit.
         provider_options: ``[provider.<name>]`` verbatim, for the provider's factory.
+        target_options: ``[targets.<name>]`` tables verbatim, for each target's factory.
         state_dir: the state folder as a host path (joined to ``install.root`` when used).
         warnings: unknown keys and other non-fatal findings.
     """
@@ -114,8 +115,14 @@ class Config:
     provider_options: Mapping[str, Any] = field(repr=False)
     install: InstallConfig = field(default_factory=InstallConfig)
     renew: RenewConfig = field(default_factory=RenewConfig)
+    target_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
     state_dir: PurePosixPath = PurePosixPath("/var/lib/tlsprov")
     warnings: tuple[str, ...] = ()
+
+    @property
+    def options_source(self) -> str | None:
+        """The config file as errors about plugin options name it."""
+        return str(self.source) if self.source is not None else None
 
     @property
     def state_path(self) -> Path:

@@ -9,11 +9,13 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tlsprov.lifecycle.config import Config
 from tlsprov.lifecycle.lineage import LineageMeta, StateStore
 from tlsprov.pki.x509 import now_utc
+
+if TYPE_CHECKING:
+    from tlsprov.lifecycle.config import Config
 
 __all__ = ["StatusEntry", "status", "status_of_state"]
 

@@ -10,13 +10,14 @@ from typing import Any
 
 from tlsprov.errors import ConfigError
 from tlsprov.lifecycle.schema import InternalTlsConfig, RenewBefore
-from tlsprov.pki.x509 import parse_identity
+from tlsprov.pki.x509 import parse_identity, port_suffix
 
-__all__ = ["Validator", "check_host", "internal_tls", "renew_before"]
+__all__ = ["Validator", "check_host", "internal_tls", "renew_before", "target_tables"]
 
 _INTERNAL_KEYS = frozenset({"enabled", "dir", "key_type", "days", "ca_days", "with_trivy"})
 _MAX_DAYS = 36525
 
+_TARGET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _BEFORE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(%|d|days?)?\s*$")
 
 
@@ -42,9 +43,29 @@ def renew_before(v: Validator, value: object) -> RenewBefore:
     return RenewBefore(days=int(number))
 
 
+def target_tables(v: Validator, targets: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``[targets.NAME]`` tables, each the settings of one target (checked by the registry)."""
+    tables: dict[str, dict[str, Any]] = {}
+    for name, value in targets.items():
+        if not _TARGET_NAME.match(name):
+            raise v.error(f"targets.{name}", "is not a target name (lower case, digits, '-')")
+        if not isinstance(value, dict):
+            raise v.error(f"targets.{name}", f"must be a table ([targets.{name}])")
+        tables[name] = dict(value)
+    return tables
+
+
 def check_host(v: Validator, key: str, value: str) -> None:
     from tlsprov.errors import InputError
 
+    split = port_suffix(value)
+    if split is not None:
+        fix = (
+            f'write hostname = "{split[0]}" and https_port = {split[1]} in [harbor]'
+            if key == "harbor.hostname"
+            else f"list the name alone ({split[0]}); the port is [harbor] https_port"
+        )
+        raise v.error(key, f"'{value}' includes a port; {fix}")
     try:
         parse_identity(value)
     except InputError as exc:
@@ -98,7 +119,9 @@ class Validator:
             raise self.error(key, "must be true or false")
         return value
 
-    def number(self, table: Mapping[str, Any], key: str, default: float) -> float:
+    def number(
+        self, table: Mapping[str, Any], key: str, default: float, *, maximum: float = math.inf
+    ) -> float:
         value = table.get(key.rsplit(".", 1)[-1], default)
         if (
             isinstance(value, bool)
@@ -107,6 +130,8 @@ class Validator:
             or value <= 0
         ):
             raise self.error(key, "must be a positive number")
+        if value > maximum:
+            raise self.error(key, f"must be at most {maximum:g}, got {value:g}")
         return float(value)
 
     def whole(self, table: Mapping[str, Any], key: str, default: int, *, maximum: int) -> int:

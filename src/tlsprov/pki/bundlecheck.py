@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tlsprov.errors import LintError
 from tlsprov.models import IssuedBundle
+from tlsprov.pki.bundleio import plain_key_hint
 from tlsprov.pki.x509 import (
     covers,
     key_matches_cert,
@@ -25,6 +27,11 @@ if TYPE_CHECKING:
 __all__ = ["check_bundle", "check_client_bundle"]
 
 _HINT = "issue a new certificate that fixes this (tlsprov issue), then install again"
+#: What to do about a warning, appended to it (issue and install print the same line).
+_ADVICE = {
+    "ca-without-key-usage": "Docker and Go clients still accept it; to satisfy strict clients "
+    "too, make a new CA with 'tlsprov ca init', issue again and install the new ca.crt",
+}
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -100,6 +107,27 @@ def _alt_name_problems(leaf: x509.Certificate, alt_names: Sequence[str]) -> list
     return problems
 
 
+@functools.lru_cache(maxsize=64)
+def _issuer_cert(pem: bytes, source: str) -> x509.Certificate:
+    """A chain or CA certificate, parsed once: bulk issuance returns the same ones each time."""
+    return load_certs(pem, source=source)[0]
+
+
+_ISSUER_LINTS: dict[tuple[bytes, str, dt.datetime], tuple[list[str], list[str]]] = {}
+
+
+def _issuer_lint(pem: bytes, what: str, now: dt.datetime) -> tuple[list[str], list[str]]:
+    """:func:`_lint` of a chain or CA certificate at ``now``, reused for the rest of that
+    minute: bulk issuance checks the same issuers thousands of times."""
+    key = (pem, what, now.replace(second=0, microsecond=0))
+    found = _ISSUER_LINTS.get(key)
+    if found is None:
+        if len(_ISSUER_LINTS) >= 64:
+            _ISSUER_LINTS.clear()
+        found = _ISSUER_LINTS[key] = _lint(_issuer_cert(pem, what), what=what, now=now)
+    return found
+
+
 def _lint(
     cert: x509.Certificate,
     *,
@@ -122,6 +150,8 @@ def _lint(
         if finding.code == "missing-server-auth":
             continue
         text = f"{what}: {finding.message}"
+        if finding.code in _ADVICE:
+            text = f"{text}; {_ADVICE[finding.code]}"
         if finding.level == "error" or finding.code == "cn-equals-ca-cn":
             errors.append(text)
         else:
@@ -150,22 +180,34 @@ def check_bundle(
     identities = [host, *alt_names]
     for ident in identities:
         parse_identity(ident)
-    key = load_private_key(bundle.private_key_pem, source="the bundle's key")
+    key = load_private_key(
+        bundle.private_key_pem, source="the bundle's key", encrypted_hint=plain_key_hint("H")
+    )
     leaf = load_certs(bundle.leaf_pem, source="the bundle's certificate")[0]
-    chain = [load_certs(pem, source="the bundle's chain")[0] for pem in bundle.chain_pem]
-    ca = load_certs(bundle.ca_pem, source="the bundle's ca.crt")[0]
+    chain = [_issuer_cert(pem, "the bundle's chain") for pem in bundle.chain_pem]
+    ca = _issuer_cert(bundle.ca_pem, "the bundle's ca.crt")
 
     problems: list[str] = []
     warnings: list[str] = []
     if not key_matches_cert(key, leaf):
-        problems.append("the private key does not match the certificate")
+        position = next((i for i, c in enumerate(chain, 2) if key_matches_cert(key, c)), None)
+        if position is None:
+            problems.append("the private key does not match the certificate")
+        else:
+            problems.append(
+                f"the chain is in the wrong order: the key's certificate is certificate "
+                f"{position} of {len(chain) + 1} (put the leaf first, then each issuer)"
+            )
     problems += _chain_problems(leaf, chain, ca)
-    for cert, what, name in [
-        (leaf, "certificate", host),
-        *[(c, f"chain certificate {c.subject.rfc4514_string()}", None) for c in chain],
-        (ca, "CA certificate", None),
-    ]:
-        errs, warns = _lint(cert, what=what, host=name, ca=ca if cert is leaf else None, now=when)
+    errs, warns = _lint(leaf, what="certificate", host=host, ca=ca, now=when)
+    problems += errs
+    warnings += warns
+    for pem, what in [
+        *[(p, f"chain certificate {c.subject.rfc4514_string()}") for p, c in
+          zip(bundle.chain_pem, chain, strict=True)],
+        (bundle.ca_pem, "CA certificate"),
+    ]:  # fmt: skip
+        errs, warns = _issuer_lint(pem, what, when)
         problems += errs
         warnings += warns
     problems += _alt_name_problems(leaf, alt_names)
@@ -188,7 +230,11 @@ def check_client_bundle(bundle: IssuedBundle, *, now: dt.datetime | None = None)
             or does not allow clientAuth.
     """
     when = now or now_utc()
-    key = load_private_key(bundle.private_key_pem, source="the client bundle's key")
+    key = load_private_key(
+        bundle.private_key_pem,
+        source="the client bundle's key",
+        encrypted_hint=plain_key_hint("client"),
+    )
     leaf = load_certs(bundle.leaf_pem, source="the client certificate")[0]
     chain = [load_certs(pem, source="the client chain")[0] for pem in bundle.chain_pem]
     ca = load_certs(bundle.ca_pem, source="the client bundle's ca.crt")[0]

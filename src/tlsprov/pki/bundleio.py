@@ -7,13 +7,27 @@ A bundle folder for host ``H`` holds ``H.key`` (0600), ``H.crt`` (leaf then inte
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
 from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir, refuse_symlinks, write_private
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.x509 import key_matches_cert, load_certs, load_private_key, split_pem
 
-__all__ = ["bundle_basename", "bundle_files", "read_bundle", "write_bundle"]
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+__all__ = ["bundle_basename", "bundle_files", "plain_key_hint", "read_bundle", "write_bundle"]
+
+
+def plain_key_hint(stem: str) -> str:
+    """What to do with an encrypted bundle key: servers read keys without a passphrase."""
+    return (
+        "Harbor and the registry clients read the key without a passphrase, so decrypt it "
+        f"first: openssl pkey -in {stem}.key -out {stem}.plain.key, then put that file "
+        f"in place of {stem}.key (mode 0600)"
+    )
 
 
 def bundle_basename(name: str) -> str:
@@ -73,22 +87,42 @@ def _find_stem(folder: Path) -> str:
     return stems[0]
 
 
+def _refuse_order(key: PrivateKeyTypes, certs: list[x509.Certificate], name: str) -> None:
+    """Raise when the key's certificate is in ``certs`` but not first (a chain out of order)."""
+    for index, cert in enumerate(certs[1:], start=2):
+        if key_matches_cert(key, cert):
+            raise InputError(
+                f"{name} has its certificates in the wrong order: the one for this key is "
+                f"certificate {index} of {len(certs)}",
+                hint=f"put that leaf first in {name}, then each issuer in turn (leaf, "
+                "intermediates; the root goes in ca.crt)",
+            )
+
+
 def read_bundle(folder: Path, name: str | None = None) -> IssuedBundle:
     """Read a bundle folder written by :func:`write_bundle` (or by hand in the same layout).
 
     Raises:
         InputError: a file is missing or malformed, or the key does not match the leaf.
     """
+    if folder.exists() and not folder.is_dir():
+        raise InputError(
+            f"bundle {folder} is a file, not a folder",
+            hint=f"pass the folder that holds it ({folder.parent})",
+        )
     if not folder.is_dir():
         raise InputError(f"bundle folder {folder} does not exist", hint="run 'tlsprov issue' first")
     stem = bundle_basename(name) if name else _find_stem(folder)
     key_pem = _read(folder / f"{stem}.key")
     chain_data = _read(folder / f"{stem}.crt")
     ca_data = _read(folder / "ca.crt")
-    key = load_private_key(key_pem, source=str(folder / f"{stem}.key"))
+    key = load_private_key(
+        key_pem, source=str(folder / f"{stem}.key"), encrypted_hint=plain_key_hint(stem)
+    )
     certs = load_certs(chain_data, source=str(folder / f"{stem}.crt"))
     load_certs(ca_data, source=str(folder / "ca.crt"))
     if not key_matches_cert(key, certs[0]):
+        _refuse_order(key, certs, f"{stem}.crt")
         raise InputError(
             f"{folder / f'{stem}.key'} does not match the certificate in {stem}.crt",
             hint="issue the bundle again or put the matching key beside it",

@@ -18,6 +18,11 @@ Checks (codes in brackets):
 - SHA-1 or MD5 signature [``weak-signature``]
 - a leaf whose CN equals its CA's CN [``cn-equals-ca-cn``, warning]
 - a server leaf without the serverAuth EKU [``missing-server-auth``, warning]
+- a certificate not signed by itself without authorityKeyIdentifier [``missing-aki``], a CA
+  without subjectKeyIdentifier [``ca-without-ski``]: strict verifiers (``tlsprov verify``,
+  Python 3.13, ``openssl verify -x509_strict``) reject the chain
+- an EC or Ed25519 leaf whose keyUsage lacks digitalSignature (such a key cannot encipher, so
+  keyEncipherment alone lets it do nothing in TLS) [``ec-without-digital-signature``]
 """
 
 from __future__ import annotations
@@ -146,6 +151,28 @@ def _check_key_and_signature(cert: x509.Certificate) -> list[Finding]:
     return found
 
 
+_STRICT = "strict verifiers (tlsprov verify, Python 3.13, openssl -x509_strict) reject it"
+
+
+def _check_key_ids(cert: x509.Certificate) -> list[Finding]:
+    from cryptography import x509
+
+    found: list[Finding] = []
+    if cert.issuer != cert.subject and _ext(cert, x509.AuthorityKeyIdentifier) is None:
+        found.append(
+            Finding("error", "missing-aki", f"certificate has no authorityKeyIdentifier; {_STRICT}")
+        )
+    if is_ca(cert) and _ext(cert, x509.SubjectKeyIdentifier) is None:
+        found.append(
+            Finding(
+                "error",
+                "ca-without-ski",
+                f"CA certificate has no subjectKeyIdentifier; {_STRICT}",
+            )
+        )
+    return found
+
+
 def _check_ca(cert: x509.Certificate) -> list[Finding]:
     from cryptography import x509
 
@@ -168,6 +195,28 @@ def _check_ca(cert: x509.Certificate) -> list[Finding]:
             )
         ]
     return []
+
+
+def _check_signing_key_usage(cert: x509.Certificate) -> list[Finding]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+
+    ku = _ext(cert, x509.KeyUsage)
+    key = cert.public_key()
+    signing_only = isinstance(
+        key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+    )
+    if ku is None or ku.digital_signature or not signing_only:
+        return []
+    return [
+        Finding(
+            "error",
+            "ec-without-digital-signature",
+            f"keyUsage lacks digitalSignature, which an {describe_key(key)[0]} key needs to "
+            "sign the TLS handshake (keyEncipherment does not apply to it); OpenSSL servers "
+            "then fail every TLS 1.2 handshake with 'no shared cipher'",
+        )
+    ]
 
 
 def _check_leaf(
@@ -214,6 +263,7 @@ def _check_leaf(
                     f"{host} is not in the certificate's subjectAltName (SANs: {sans})",
                 )
             )
+    found += _check_signing_key_usage(cert)
     if ca is not None and cn is not None and cn == _common_name(ca.subject):
         found.append(
             Finding(
@@ -265,6 +315,7 @@ def lint_certificate(
     when = now if now is not None else now_utc()
     found = _check_validity(cert, when, warn_days)
     found += _check_key_and_signature(cert)
+    found += _check_key_ids(cert)
     if is_ca(cert):
         found += _check_ca(cert)
     else:

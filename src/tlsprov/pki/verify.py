@@ -9,6 +9,7 @@ failed checks in the :class:`VerifyReport`; only bad arguments raise.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ def _validate(host: str, port: int, connect: tuple[str, int], timeout: float) ->
             raise InputError(f"{what} {value} is out of range", hint="use 1 to 65535")
     if not connect[0]:
         raise InputError("an empty connect address was given", hint="pass ADDR[:PORT]")
-    if not timeout > 0:
+    if not (timeout > 0 and math.isfinite(timeout)):
         raise InputError(f"timeout must be positive, got {timeout}")
     return str(ident)
 
@@ -159,6 +160,20 @@ def _peek_leaf(connect: tuple[str, int], host: str, timeout: float) -> bytes | N
             return tls.getpeercert(binary_form=True)
     except (OSError, ValueError):
         return None
+
+
+def _http_answer(connect: tuple[str, int], host: str, timeout: float) -> str | None:
+    """The status line a plain-HTTP server gives to ``HEAD /``, or None when it is no HTTP."""
+    request = f"HEAD / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode("ascii", "replace")
+    try:
+        with socket.create_connection(connect, timeout=timeout) as raw:
+            raw.sendall(request)
+            first = raw.recv(256)
+    except OSError:
+        return None
+    if not first.startswith(b"HTTP/"):
+        return None
+    return first.split(b"\r\n", 1)[0][:80].decode("ascii", "replace")
 
 
 def _check_leaf(
@@ -280,6 +295,19 @@ def verify_endpoint(
             if probe_v2:
                 _probe_v2(tls, name, port, facts)
     except ssl.SSLError as exc:
+        answer = (
+            None
+            if isinstance(exc, ssl.SSLCertVerificationError)
+            else _http_answer(address, name, timeout)
+        )
+        if answer is not None:
+            facts.add(
+                "handshake",
+                False,
+                f"{where} speaks plain HTTP, not TLS (it answered '{answer}'); point at the "
+                "port Harbor serves HTTPS on (https.port in harbor.yml)",
+            )
+            return _report(host, port, address, facts)
         facts.add("handshake", False, _ssl_reason(exc))
         der = _peek_leaf(address, name, timeout)
         if der:

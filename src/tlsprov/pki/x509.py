@@ -33,6 +33,7 @@ __all__ = [
     "make_request",
     "now_utc",
     "parse_identity",
+    "port_suffix",
     "san_identities",
     "split_pem",
 ]
@@ -55,17 +56,15 @@ def parse_identity(text: str) -> str | IPAddress:
     if not raw:
         raise InputError("an empty host name was given", hint="pass a DNS name or IP address")
     candidate = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
-    try:
-        return ipaddress.ip_address(candidate)
-    except ValueError:
-        pass
+    if ":" in candidate or candidate[-1:].isdigit():  # no other text can be an address
+        try:
+            return ipaddress.ip_address(candidate)
+        except ValueError:
+            pass
     name = raw.rstrip(".").lower()
     wildcard = name.startswith("*.")
     body = name[2:] if wildcard else name
-    try:
-        ascii_name = body.encode("idna").decode("ascii") if not body.isascii() else body
-    except UnicodeError:
-        ascii_name = ""
+    ascii_name = _idna_2008(body, text)
     labels = ascii_name.split(".") if ascii_name else []
     if (
         not labels
@@ -78,6 +77,51 @@ def parse_identity(text: str) -> str | IPAddress:
             hint="use letters, digits and '-' in dot-separated labels, e.g. harbor.example.com",
         )
     return f"*.{ascii_name}" if wildcard else ascii_name
+
+
+_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<name>[^:\[\]]+)):(?P<port>\d{1,5})$")
+
+
+def port_suffix(text: str) -> tuple[str, str] | None:
+    """``(host, port)`` when ``text`` is a valid host followed by ``:PORT``, else None.
+
+    For messages that tell a user to pass the port separately; ``harbor.test:443`` gives
+    ``("harbor.test", "443")``, ``[::1]:8443`` gives ``("::1", "8443")``.
+    """
+    match = _HOST_PORT.match(text.strip())
+    if match is None:
+        return None
+    host = match.group("v6") or match.group("name")
+    try:
+        parse_identity(host)
+    except InputError:
+        return None
+    return host, match.group("port")
+
+
+def _idna_2008(body: str, text: str) -> str:
+    """``body`` as A-labels; U-labels and ``xn--`` labels are checked by IDNA 2008 (RFC 5891).
+
+    Raises:
+        InputError: a label is not valid IDNA 2008, or an ``xn--`` label is not the canonical
+            A-label of a valid U-label.
+    """
+    if body.isascii() and not any(label.startswith("xn--") for label in body.split(".")):
+        return body
+    import idna
+
+    try:
+        if not body.isascii():
+            body = idna.encode(body, uts46=True).decode("ascii")
+        for label in body.split("."):
+            if label.startswith("xn--") and idna.alabel(idna.ulabel(label)).decode() != label:
+                raise idna.IDNAError(f"{label} is not the canonical A-label")
+    except UnicodeError as exc:  # idna.IDNAError is a UnicodeError
+        raise InputError(
+            f"'{text}' is not a valid international host name (IDNA 2008: {exc})",
+            hint="type the name in its Unicode form or copy its xn-- form from DNS",
+        ) from None
+    return body
 
 
 def make_request(
@@ -189,11 +233,14 @@ def load_private_key(
     password: bytes | None = None,
     source: str = "input",
     skip_rsa_check: bool = False,
+    encrypted_hint: str | None = None,
 ) -> PrivateKeyTypes:
     """Parse a PEM private key (PKCS#1, SEC1 or PKCS#8, optionally encrypted).
 
     ``skip_rsa_check`` skips the costly RSA consistency check (half a second for RSA-4096);
     only for keys the caller then matches against a certificate it trusts (a CA's own key).
+    ``encrypted_hint`` is what to do about an encrypted key given without a passphrase (the
+    default names the CA passphrase options).
 
     Raises:
         InputError: malformed key, missing or wrong passphrase.
@@ -215,8 +262,8 @@ def load_private_key(
     except TypeError as exc:
         raise InputError(
             f"{source} is encrypted and no passphrase was given",
-            hint="pass the passphrase (--ca-passphrase, --ca-passphrase-env or "
-            "--ca-passphrase-file)",
+            hint=encrypted_hint
+            or "pass the passphrase (--ca-passphrase, --ca-passphrase-env or --ca-passphrase-file)",
         ) from exc
     except ValueError as exc:
         if encrypted:

@@ -18,7 +18,9 @@ hooks below. Publish it through the ``tlsprov`` entry-point group::
 
 Hooks are called with keyword arguments. A plugin may implement any subset of them, and any
 subset of a hook's arguments. The host (the registry) owns naming: two plugins offering the
-same provider or target name is an error naming both.
+same provider or target name make only that name unusable, with an error naming both.
+Exceptions raised by plugin code (factories, ``issue``, ``plan``) are reported naming the
+plugin and its distribution.
 """
 
 from __future__ import annotations
@@ -53,14 +55,20 @@ def tlsprov_register_providers() -> Iterable[ProviderSpec]:  # type: ignore[empt
 
     Users pick a provider by :attr:`ProviderSpec.name` (``--provider NAME`` or
     ``[provider] name``). The factory receives the provider's options as a dict (the
-    ``[provider.NAME]`` config table or the CLI options) and returns an object with
-    ``issue(request) -> IssuedBundle`` (see :class:`tlsprov.plugins.interfaces.Provider`).
+    ``[provider.NAME]`` config table, or ``-o KEY=VALUE`` and the mapped CLI flags) and returns
+    an object with ``issue(request) -> IssuedBundle`` (see
+    :class:`tlsprov.plugins.interfaces.Provider`). Declare the options on the spec
+    (``options=(OptionSpec(...), ...)``) and the host checks them before the factory runs.
 
     Example::
 
         @tlsprov.hookimpl
         def tlsprov_register_providers():
-            return [tlsprov.ProviderSpec(name="myca", factory=MyProvider.from_options)]
+            return [tlsprov.ProviderSpec(
+                name="myca",
+                factory=MyProvider.from_options,
+                options=(tlsprov.OptionSpec(name="days", type=int, default=90, help="validity"),),
+            )]
     """
 
 
@@ -68,15 +76,21 @@ def tlsprov_register_providers() -> Iterable[ProviderSpec]:  # type: ignore[empt
 def tlsprov_register_targets() -> Iterable[TargetSpec]:  # type: ignore[empty-body]
     """Return the installer targets this plugin offers (``harbor``, ``docker``, ...).
 
-    The factory takes no arguments and returns an object with
-    ``plan(bundle, context) -> Plan`` (see :class:`tlsprov.Target`). A target never
-    needs to know which provider issued the bundle.
+    The factory takes the target's settings dict (``[targets.NAME]`` in tlsprov.toml,
+    ``--target-option NAME.KEY=VALUE`` on ``install``), or no argument at all, and returns an
+    object with ``plan(bundle, context) -> Plan`` (see :class:`tlsprov.Target`). Settings are
+    declared and checked like provider options. A target never needs to know which provider
+    issued the bundle.
 
     Example::
 
         @tlsprov.hookimpl
         def tlsprov_register_targets():
-            return [tlsprov.TargetSpec(name="haproxy", factory=HaproxyTarget)]
+            return [tlsprov.TargetSpec(
+                name="haproxy",
+                factory=HaproxyTarget,  # HaproxyTarget(settings)
+                options=(tlsprov.OptionSpec(name="pem_dir", default="/etc/haproxy/certs"),),
+            )]
     """
 
 

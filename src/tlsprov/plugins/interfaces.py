@@ -1,4 +1,5 @@
-"""The two small protocols plugins implement: :class:`Provider` and :class:`Target`.
+"""The small protocols plugins implement: :class:`Provider`, :class:`Target` and the optional
+:class:`CAManager`, with the :class:`CAInfo` record ``init_ca`` returns.
 
 Plugins may implement them with any class; the registry checks them with ``isinstance``.
 Plugin modules must import cheaply: do heavy imports inside the factory or the methods.
@@ -6,12 +7,44 @@ Plugin modules must import cheaply: do heavy imports inside the factory or the m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from tlsprov.models import CertificateRequest, InstallContext, IssuedBundle, Plan
 
-__all__ = ["CAManager", "Provider", "Target"]
+__all__ = ["CAInfo", "CAManager", "Provider", "Target"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CAInfo:
+    """What ``init_ca`` created.
+
+    Attributes:
+        ca_key: the CA's private key file.
+        ca_crt: the CA certificate file (what clients must trust).
+        subject: the CA's subject in ``openssl -subj`` form (``/O=Example/CN=Example Root CA``).
+        fingerprint_sha256: SHA-256 of the certificate, colon-separated upper-case hex.
+        not_after: when the CA certificate expires (timezone-aware, UTC).
+    """
+
+    ca_key: Path
+    ca_crt: Path
+    subject: str
+    fingerprint_sha256: str
+    not_after: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The record with paths and the date as strings."""
+        return {
+            "ca_key": str(self.ca_key),
+            "ca_crt": str(self.ca_crt),
+            "subject": self.subject,
+            "fingerprint_sha256": self.fingerprint_sha256,
+            "not_after": self.not_after.isoformat(),
+        }
 
 
 @runtime_checkable
@@ -33,8 +66,8 @@ class Provider(Protocol):
 class CAManager(Protocol):
     """Optional provider capability: a CA the provider creates and keeps (``tlsprov ca init``)."""
 
-    def init_ca(self, *, force: bool = False) -> dict[str, str]:
-        """Create the CA; return a few facts about it (paths, subject, fingerprint).
+    def init_ca(self, *, force: bool = False) -> CAInfo:
+        """Create the CA; return its paths, subject, SHA-256 fingerprint and expiry.
 
         Raises:
             InputError: a CA already exists and ``force`` is false, or the options are invalid.

@@ -25,16 +25,24 @@ class LoadedPlugins:
     """A plugin manager plus what was learned while loading it.
 
     Attributes:
-        pm: the pluggy manager; only :mod:`tlsprov.plugins.registry` calls its hooks.
+        pm: the pluggy manager; only :mod:`tlsprov.plugins.registry` and ``managed`` call its
+            hooks.
         sources: plugin name → ``"distribution version"`` (or ``"<registered>"``).
         errors: one :class:`PluginLoadError` per entry point that failed to load.
         blocked: entry-point names skipped because of ``TLSPROV_DISABLE_PLUGINS``.
+        tracing: ``TLSPROV_TRACE_PLUGINS`` was set: every hook call is printed to stderr.
     """
 
     pm: pluggy.PluginManager
     sources: dict[str, str] = field(default_factory=dict)
     errors: list[PluginLoadError] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    tracing: bool = False
+
+    def trace(self, line: str) -> None:
+        """Print ``tlsprov: trace: LINE`` to stderr when tracing is on."""
+        if self.tracing:
+            print(f"tlsprov: trace: {line}", file=sys.stderr)
 
     def register(self, plugin: object, name: str, source: str = "<registered>") -> None:
         """Register an in-process plugin (tests, embedding applications)."""
@@ -62,19 +70,25 @@ def load_plugins(
 
     A plugin that fails to import is recorded in ``errors`` (naming its distribution) and the
     others keep loading. Entry points named in ``TLSPROV_DISABLE_PLUGINS`` (comma-separated) are
-    skipped. ``TLSPROV_TRACE_PLUGINS=1`` prints every hook call to stderr.
+    skipped. ``TLSPROV_TRACE_PLUGINS=1`` prints every hook call to stderr, the register hooks
+    included (with the plugin that answered and the names it offered).
     """
     env = os.environ if environ is None else environ
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    loaded = LoadedPlugins(pm=pm)
-    if env.get(TRACE_ENV):
+    loaded = LoadedPlugins(pm=pm, tracing=env.get(TRACE_ENV, "") not in ("", "0"))
+    if loaded.tracing:
 
         def _before(name: str, impls: Any, kwargs: Any) -> None:
-            print(f"tlsprov: hook {name} -> {[i.plugin_name for i in impls]}", file=sys.stderr)
+            plugins = [i.plugin_name for i in impls]
+            loaded.trace(f"hook {name}({', '.join(sorted(kwargs))}) -> plugins {plugins}")
 
         def _after(outcome: Any, name: str, impls: Any, kwargs: Any) -> None:
-            return None
+            exc = outcome.exception
+            if exc is not None:
+                loaded.trace(f"hook {name} raised {type(exc).__name__}: {exc}")
+            else:
+                loaded.trace(f"hook {name} answered")
 
         pm.add_hookcall_monitoring(_before, _after)
     if not entry_points:
@@ -92,6 +106,7 @@ def load_plugins(
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
+            loaded.trace(f"loaded plugin '{ep.name}' ({dist_name} {dist_version})")
         except Exception as exc:  # a broken plugin must not stop the others
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())
             loaded.errors.append(

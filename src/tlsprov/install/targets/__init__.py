@@ -1,4 +1,10 @@
-"""The built-in installer targets, registered through the ``tlsprov`` entry-point group."""
+"""The built-in installer targets, registered through the ``tlsprov`` entry-point group.
+
+Each factory is the target class itself: it takes the target's settings (``[targets.NAME]`` in
+tlsprov.toml, ``--target-option NAME.KEY=VALUE`` on ``install``) and keeps them as
+``self.options`` (see ``BuiltinTarget`` in ``_common``). The built-in targets declare their
+settings (none yet), so the host refuses unknown keys.
+"""
 
 from __future__ import annotations
 
@@ -21,26 +27,31 @@ def tlsprov_register_targets() -> list[TargetSpec]:
         TargetSpec(
             name="harbor",
             factory=HarborTarget,
+            options=(),
             description="Harbor's /data/cert files and harbor.yml, then prepare and compose",
         ),
         TargetSpec(
             name="docker",
             factory=DockerTarget,
+            options=(),
             description="Docker's /etc/docker/certs.d/<registry>/ folder",
         ),
         TargetSpec(
             name="containerd",
             factory=ContainerdTarget,
+            options=(),
             description="containerd's /etc/containerd/certs.d/<registry>/hosts.toml and ca.crt",
         ),
         TargetSpec(
             name="podman",
             factory=PodmanTarget,
+            options=(),
             description="podman/skopeo's /etc/containers/certs.d/<registry>/ folder",
         ),
         TargetSpec(
             name="os-trust",
             factory=OSTrustTarget,
+            options=(),
             description="the system CA store (Debian/Ubuntu, RHEL/Fedora, Arch, SUSE)",
         ),
     ]

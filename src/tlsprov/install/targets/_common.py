@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
+from typing import Any
 
 from tlsprov.errors import InputError
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle
 
 __all__ = [
+    "BuiltinTarget",
+    "certs_d_folder",
     "client_pair_writes",
     "file_mode",
     "read_host_text",
     "stray_file_warnings",
 ]
+
+
+class BuiltinTarget:
+    """Base of the built-in targets: the settings from ``[targets.NAME]`` arrive here.
+
+    Attributes:
+        options: the target's settings, checked by the host against its declared options.
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options: dict[str, Any] = dict(options or {})
 
 
 def read_host_text(context: InstallContext, path: PurePosixPath) -> str | None:
@@ -28,6 +42,14 @@ def read_host_text(context: InstallContext, path: PurePosixPath) -> str | None:
         return real.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        blocking = next(
+            (p for p in reversed(path.parents) if context.host_path(p).is_file()), path.parent
+        )
+        raise InputError(
+            f"{blocking} is a file, not a folder",
+            hint=f"move it out of the way (tlsprov reads and writes {path} inside it)",
+        ) from None
     except IsADirectoryError:
         raise InputError(
             f"{path} is a folder, not a file", hint=f"remove or rename {path}"
@@ -38,6 +60,22 @@ def read_host_text(context: InstallContext, path: PurePosixPath) -> str | None:
         raise InputError(
             f"cannot read {path}: {exc.strerror}", hint="run as root or fix the file's permissions"
         ) from exc
+
+
+def certs_d_folder(certs_d: PurePosixPath, context: InstallContext, *, tool: str) -> PurePosixPath:
+    """``certs_d/<host[:port]>``, the per-registry folder ``tool`` looks up by exact name.
+
+    Raises:
+        InputError: the host is a wildcard, which no registry reference can name.
+    """
+    if context.host.startswith("*"):
+        raise InputError(
+            f"'{context.host}' is a wildcard, but {tool} looks up its certs.d folder by the "
+            "exact registry name clients pull from",
+            hint="pass --host with that name, e.g. registry.harbor.test (a wildcard "
+            "certificate covers it)",
+        )
+    return certs_d / context.registry
 
 
 def file_mode(context: InstallContext, path: PurePosixPath, default: int) -> int:

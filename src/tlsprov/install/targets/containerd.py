@@ -8,7 +8,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from tlsprov.errors import InputError
-from tlsprov.install.targets._common import file_mode, read_host_text
+from tlsprov.install.targets._common import (
+    BuiltinTarget,
+    certs_d_folder,
+    file_mode,
+    read_host_text,
+)
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle, Plan
 
 __all__ = ["ContainerdTarget"]
@@ -21,7 +26,7 @@ _CRI_V1 = "io.containerd.grpc.v1.cri"
 _HEADER = re.compile(r"""^\s*\[\s*host\s*\.\s*(?:"([^"]*)"|'([^']*)')\s*\]\s*(?:#.*)?$""")
 
 
-class ContainerdTarget:
+class ContainerdTarget(BuiltinTarget):
     """containerd's per-registry hosts folder (CRI, nerdctl, and ``ctr --hosts-dir``)."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
@@ -30,7 +35,7 @@ class ContainerdTarget:
         Raises:
             InputError: an existing hosts.toml is not valid TOML.
         """
-        folder = CERTS_D / context.registry
+        folder = certs_d_folder(CERTS_D, context, tool="containerd")
         hosts_path = folder / "hosts.toml"
         url = f"https://{context.registry}"
         warnings: list[str] = []

@@ -6,7 +6,13 @@ import ipaddress
 import json
 from pathlib import PurePosixPath
 
-from tlsprov.install.targets._common import client_pair_writes, read_host_text, stray_file_warnings
+from tlsprov.install.targets._common import (
+    BuiltinTarget,
+    certs_d_folder,
+    client_pair_writes,
+    read_host_text,
+    stray_file_warnings,
+)
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
@@ -16,7 +22,7 @@ CERTS_D = PurePosixPath("/etc/docker/certs.d")
 DAEMON_JSON = PurePosixPath("/etc/docker/daemon.json")
 
 
-class DockerTarget:
+class DockerTarget(BuiltinTarget):
     """Docker Engine's per-registry trust folder, laid out the way Harbor's guide does it."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
@@ -25,7 +31,7 @@ class DockerTarget:
         Raises:
             InputError: the client bundle is not a clientAuth certificate.
         """
-        folder = CERTS_D / context.registry
+        folder = certs_d_folder(CERTS_D, context, tool="Docker")
         writes: list[FileWrite] = []
         if not context.client_only:
             stem = bundle_basename(context.host)

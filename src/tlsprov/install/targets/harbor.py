@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from tlsprov.errors import InputError
-from tlsprov.install.targets._common import file_mode, read_host_text
+from tlsprov.install.targets._common import BuiltinTarget, file_mode, read_host_text
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
 __all__ = ["HarborTarget", "prepare_commands", "uses_trivy"]
 
-_REFUSED_HOSTS = frozenset({"127.0.0.1", "localhost", "0.0.0.0"})  # noqa: S104 (a name check)
 _TRIVY = re.compile(r"^[ \t]+trivy-adapter:[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
@@ -20,7 +20,7 @@ def uses_trivy(compose_text: str | None) -> bool:
     return bool(compose_text and _TRIVY.search(compose_text))
 
 
-class HarborTarget:
+class HarborTarget(BuiltinTarget):
     """The Harbor host: ``<data_volume>/cert``, harbor.yml's https block, prepare and restart."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
@@ -37,26 +37,31 @@ class HarborTarget:
                 "the harbor target runs on the Harbor host",
                 hint="drop --client-only or the harbor target",
             )
-        if context.host.lower().rstrip(".") in _REFUSED_HOSTS:
-            raise InputError(
-                f"Harbor refuses '{context.host}' as its hostname (clients elsewhere cannot "
-                "reach it)",
-                hint="use the DNS name or IP address clients use to reach Harbor",
-            )
+        _check_hostname(context.host)
+        for what, folder in (
+            ("harbor_dir", context.harbor_dir),
+            ("data_volume", context.data_volume),
+        ):
+            if folder is not None and ".." in folder.parts:
+                raise InputError(
+                    f"Harbor's {what} {folder} has a '..' part",
+                    hint="give the folder as an absolute path without '..'",
+                )
         harbor_dir = context.harbor_dir
         yml_path = harbor_dir / "harbor.yml"
         text = read_host_text(context, yml_path)
         if text is None:
             raise InputError(
                 f"{yml_path} does not exist",
-                hint="pass --harbor-dir with Harbor's install folder, or copy harbor.yml.tmpl "
-                "to harbor.yml there",
+                hint=f"set {context.harbor_dir_setting} to Harbor's install folder, or copy "
+                "harbor.yml.tmpl to harbor.yml there",
             )
         config = HarborYml.parse(text, source=str(yml_path))
         if not context.host_path(harbor_dir / "prepare").is_file():
             raise InputError(
                 f"{harbor_dir} has no 'prepare' script, so it is not a Harbor install folder",
-                hint="pass --harbor-dir with the folder holding harbor.yml and prepare",
+                hint=f"set {context.harbor_dir_setting} to the folder holding harbor.yml and "
+                "prepare",
             )
 
         yml_volume = config.data_volume
@@ -106,6 +111,26 @@ class HarborTarget:
                 "stack is restarted with 'docker compose down -v' and 'up -d'",
             ),
         )
+
+
+def _check_hostname(host: str) -> None:
+    """Refuse a hostname Harbor cannot serve: loopback, unspecified or a wildcard."""
+    name = host.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        ip = None
+    if name == "localhost" or (ip is not None and (ip.is_loopback or ip.is_unspecified)):
+        why = "a loopback or unspecified address: clients elsewhere cannot reach it"
+    elif name.startswith("*"):
+        why = "a wildcard: Harbor needs the one name clients connect to"
+    else:
+        return
+    raise InputError(
+        f"Harbor refuses '{host}' as its hostname ({why})",
+        hint="use the DNS name or IP address clients use to reach Harbor (a wildcard "
+        "certificate covers a name such as registry.harbor.test)",
+    )
 
 
 def prepare_commands(context: InstallContext) -> tuple[CommandStep, ...]:

@@ -145,15 +145,15 @@ class HarborYml:
         """``data_volume`` as Harbor's prepare reads it (default ``/data``).
 
         Raises:
-            InputError: the value is not an absolute path.
+            InputError: the value is not an absolute path, or has a '..' part.
         """
         value = self.doc.get("data_volume")
         if value is None or value == "":
             return _DEFAULT_DATA_VOLUME
         path = PurePosixPath(str(value))
-        if not path.is_absolute():
+        if not path.is_absolute() or ".." in path.parts:
             raise InputError(
-                f"{self.source}: data_volume {value!r} is not an absolute path",
+                f"{self.source}: data_volume {value!r} is not an absolute path without '..'",
                 hint="set data_volume to an absolute host path such as /data",
             )
         return path
@@ -167,13 +167,22 @@ class HarborYml:
     def enable_https(
         self, *, hostname: str, port: int, certificate: PurePosixPath, private_key: PurePosixPath
     ) -> None:
-        """Set ``hostname`` and an enabled ``https`` block; keep ``data_volume`` plain."""
+        """Set ``hostname`` and an enabled ``https`` block; keep ``data_volume`` plain.
+
+        An ``https`` block that is a YAML anchor or alias is replaced by its own copy first.
+        """
         from ruamel.yaml.comments import CommentedMap
         from ruamel.yaml.scalarstring import PlainScalarString
 
         doc = self.doc
         doc["hostname"] = hostname
         https = doc.get("https")
+        if isinstance(https, dict) and getattr(getattr(https, "anchor", None), "value", None):
+            # an anchored block ('https: *tls' or 'https: &tls' used elsewhere) is shared:
+            # give https its own explicit copy so the other user keeps its values
+            own = CommentedMap()
+            own.update(https.items())
+            doc["https"] = https = own
         if not isinstance(https, dict):
             https = CommentedMap()
             if "https" in doc:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from tlsprov.errors import InputError
-from tlsprov.install.targets._common import read_host_text
+from tlsprov.install.targets._common import BuiltinTarget, read_host_text
 from tlsprov.models import CommandStep, FileWrite, InstallContext, IssuedBundle, Plan
 from tlsprov.pki.bundleio import bundle_basename
 
@@ -102,7 +102,7 @@ def detect_family(context: InstallContext) -> TrustFamily:
     )
 
 
-class OSTrustTarget:
+class OSTrustTarget(BuiltinTarget):
     """The system CA store, used by curl, helm and (after a restart) dockerd and containerd."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:

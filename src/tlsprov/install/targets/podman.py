@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from tlsprov.install.targets._common import client_pair_writes, stray_file_warnings
+from tlsprov.install.targets._common import (
+    BuiltinTarget,
+    certs_d_folder,
+    client_pair_writes,
+    stray_file_warnings,
+)
 from tlsprov.models import FileWrite, InstallContext, IssuedBundle, Plan
 
 __all__ = ["PodmanTarget"]
@@ -12,7 +17,7 @@ __all__ = ["PodmanTarget"]
 CERTS_D = PurePosixPath("/etc/containers/certs.d")
 
 
-class PodmanTarget:
+class PodmanTarget(BuiltinTarget):
     """The containers/image trust folder shared by podman, skopeo, buildah and CRI-O."""
 
     def plan(self, bundle: IssuedBundle, context: InstallContext) -> Plan:
@@ -21,7 +26,7 @@ class PodmanTarget:
         Raises:
             InputError: the client bundle is not a clientAuth certificate.
         """
-        folder = CERTS_D / context.registry
+        folder = certs_d_folder(CERTS_D, context, tool="podman")
         writes: list[FileWrite] = [
             FileWrite(
                 path=folder / "ca.crt",
