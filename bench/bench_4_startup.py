@@ -22,9 +22,9 @@ STATUS_RATIO = 0.35
 
 def _certbot_lineage(certbot: str, workdir: Path) -> list[str]:
     """One certbot lineage from Pebble; the ``certbot certificates`` command that lists it."""
-    from bench_3_acme import certbot_argv
     from _common import fresh_dir
     from _pebble import acme_server
+    from bench_3_acme import certbot_argv
 
     folder = fresh_dir(workdir / "b4-certbot")
     with acme_server(workdir / "b4-pebble") as server:
