@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 from tlsprov.pki.x509 import fingerprint, load_cert, load_certs
 
 if TYPE_CHECKING:
+    from tlsprov.lifecycle.config import Config
     from tlsprov.models import IssuedBundle
+    from tlsprov.plugins.registry import Registry
 
-__all__ = ["rollover_reason"]
+__all__ = ["provider_rollover_reason", "rollover_reason"]
 
 
 def rollover_reason(provider: object, bundle: IssuedBundle) -> str | None:
@@ -36,3 +38,16 @@ def rollover_reason(provider: object, bundle: IssuedBundle) -> str | None:
     except (InvalidSignature, ValueError, TypeError):  # another issuer, or another key
         return "the CA rollover switched signing to the new CA"
     return None
+
+
+def provider_rollover_reason(
+    config: Config, bundle: IssuedBundle, registry: Registry
+) -> str | None:
+    """:func:`rollover_reason` for the configured provider (``renew`` asks before it is due)."""
+    from tlsprov.errors import TlsprovError
+
+    try:
+        provider = registry.get_provider(config.provider_name, config.provider_options)
+    except TlsprovError:  # provision reports a broken provider itself
+        return None
+    return rollover_reason(provider.impl, bundle)
