@@ -17,7 +17,7 @@ from tlsprov.pki.x509 import (
     describe_key,
     generate_key,
     key_matches_cert,
-    load_cert,
+    load_certs,
     load_private_key,
     now_utc,
 )
@@ -56,10 +56,14 @@ class CertificateAuthority:
 
     What every leaf needs from the CA (its PEM, the authorityKeyIdentifier, the signature hash)
     is computed once here, not once per certificate.
+
+    ``others`` are further CAs clients must keep trusting during a rollover (``ca.crt`` holds
+    them after the signing certificate).
     """
 
     cert: x509.Certificate
     key: CertificateIssuerPrivateKeyTypes
+    others: tuple[x509.Certificate, ...] = ()
     cert_pem: bytes = field(init=False, repr=False)
     aki: x509.AuthorityKeyIdentifier = field(init=False, repr=False)
     hash: hashes.HashAlgorithm | None = field(init=False, repr=False)
@@ -82,6 +86,13 @@ class CertificateAuthority:
 
     def __repr__(self) -> str:
         return f"CertificateAuthority(subject={self.cert.subject.rfc4514_string()!r})"
+
+    @property
+    def trust_pem(self) -> bytes:
+        """What clients must trust: the signing CA first, then any other CA of a rollover."""
+        if not self.others:
+            return self.cert_pem
+        return self.cert_pem + b"".join(cert_to_pem(c) for c in self.others)
 
 
 @contextmanager
@@ -267,19 +278,20 @@ def load_ca(ca_dir: Path, passphrase: Callable[[], bytes | None]) -> Certificate
     """
     key_path, crt_path = ca_files(ca_dir)
     key_data = _read(key_path)
-    cert = load_cert(_read(crt_path), source=str(crt_path))
+    certs = load_certs(_read(crt_path), source=str(crt_path))
     password = passphrase() if b"ENCRYPTED" in key_data else None
     key = check_signing_key(
         load_private_key(key_data, password=password, source=str(key_path), skip_rsa_check=True),
         source=str(key_path),
     )
-    if not key_matches_cert(key, cert):
+    cert = next((c for c in certs if key_matches_cert(key, c)), None)
+    if cert is None:
         raise InputError(
             f"{key_path} does not belong to {crt_path}",
             hint="put the CA's own key next to its certificate",
         )
     _validate_ca_cert(cert, str(crt_path))
-    return CertificateAuthority(cert=cert, key=key)
+    return CertificateAuthority(cert=cert, key=key, others=tuple(c for c in certs if c != cert))
 
 
 def write_ca(ca_dir: Path, ca: CertificateAuthority, passphrase: bytes | None) -> None:
@@ -298,4 +310,4 @@ def write_ca(ca_dir: Path, ca: CertificateAuthority, passphrase: bytes | None) -
     for path in (key_path, crt_path):  # both checked first: never a new key beside an old cert
         refuse_symlinks(path, stop=ca_dir)
     write_private(key_path, key_pem)
-    atomic_write(crt_path, ca.cert_pem, mode=0o644, dir_mode=0o700)
+    atomic_write(crt_path, ca.trust_pem, mode=0o644, dir_mode=0o700)

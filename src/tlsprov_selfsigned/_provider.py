@@ -262,7 +262,7 @@ class SelfSignedProvider:
             private_key_pem=key_to_pem(key),
             leaf_pem=cert_to_pem(cert),
             chain_pem=(),
-            ca_pem=ca.cert_pem,
+            ca_pem=ca.trust_pem,
         )
 
     def init_ca(self, *, force: bool = False) -> CAInfo:
@@ -286,6 +286,38 @@ class SelfSignedProvider:
             fingerprint_sha256=fingerprint(ca.cert),
             not_after=ca.cert.not_valid_after_utc,
         )
+
+    def rotate_ca(self, step: str, *, dry_run: bool = False) -> dict[str, Any]:
+        """One CA rollover step: ``distribute``, ``switch`` or ``retire`` (see ``_rotate``).
+
+        Raises:
+            InputError: the step does not follow the current phase, or the CA is unusable.
+        """
+        from tlsprov_selfsigned._rotate import plan_step, run_rotation
+
+        o = self.options
+        plan = plan_step(
+            o.ca_dir, step, self._need_passphrase, subject=o.subject, key_type=o.key_type,
+            days=o.days,
+        )  # fmt: skip
+        backup = None if dry_run else run_rotation(o.ca_dir, plan)
+        self._cached = None
+        return {
+            "step": step,
+            "phase": plan.phase,
+            "ca_dir": str(o.ca_dir),
+            "old_sha256": plan.state.get("old_sha256"),
+            "new_sha256": plan.state.get("new_sha256"),
+            "plan": list(plan.plan),
+            "dry_run": dry_run,
+            "backup": str(backup) if backup else None,
+        }
+
+    def ca_rotation(self) -> dict[str, Any]:
+        """The rollover phase and the fingerprints ``ca.crt`` holds."""
+        from tlsprov_selfsigned._rotate import rotation_status
+
+        return rotation_status(self.options.ca_dir)
 
 
 def make_provider(options: dict[str, Any]) -> SelfSignedProvider:

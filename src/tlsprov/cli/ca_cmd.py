@@ -130,10 +130,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing CA")
     add_option_argument(p)
     add_json(p)
+    from tlsprov.cli.ca_rotate import add_rotate_parser
+
+    add_rotate_parser(actions, add_ca_arguments=add_ca_arguments, days_arg=days_arg)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Create the CA and print where it is, its subject and fingerprint."""
+    if args.ca_command == "rotate":
+        from tlsprov.cli.ca_rotate import run_rotate
+
+        chosen = args.provider or DEFAULT_PROVIDER
+        return run_rotate(args, out, provider=chosen, options=ca_options(args, chosen))
     from tlsprov.errors import NotSupported, PluginError
     from tlsprov.models import KeyType
     from tlsprov.plugins.interfaces import CAInfo

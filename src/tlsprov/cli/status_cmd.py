@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from tlsprov.lifecycle.status import status_of_state
 
     internal: Any = None
+    rollover: dict[str, Any] | None = None
     if args.state_dir is not None:
         state = args.state_dir
     else:
@@ -41,6 +42,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
         config = load_from_args(args, out)
         state = config.state_path
+        from tlsprov.cli.ca_rotate import rollover_status
+
+        rollover = rollover_status(config)
         if config.harbor.internal_tls.enabled:
             from tlsprov.lifecycle.internal_tls import internal_tls_status
 
@@ -57,6 +61,18 @@ def run(args: argparse.Namespace, out: Output) -> int:
         "state_dir": str(state),
         "certificates": [e.to_json() for e in entries],
     }
+    if rollover is not None:
+        data["ca_rollover"] = rollover
+    if rollover is not None and rollover["phase"] != "none":
+        lines.append(
+            f"CA rollover: phase {rollover['phase']}; clients must trust "
+            + ", ".join(rollover["trusted_sha256"])
+            + (f"; next: {rollover['next_step']}" if rollover.get("next_step") else "")
+        )
+        if rollover["installed_sha256"] and not rollover["installed_current"]:
+            lines.append(
+                "  this host's installed trust bundle does not match yet: run 'tlsprov provision'"
+            )
     if internal is not None:
         data["internal_tls"] = internal.to_json()
         lines += internal.lines()

@@ -281,6 +281,10 @@ def _provision(
     existing = store.load(name)
     why_new = "forced" if force_issue else wants_new_certificate(config, existing)
     if why_new is None and existing is not None:
+        from tlsprov.lifecycle.rollover import rollover_reason
+
+        why_new = rollover_reason(provider.impl, existing[0])
+    if why_new is None and existing is not None:
         bundle, meta = existing
         issued = False
         reason = "the existing certificate is still valid"

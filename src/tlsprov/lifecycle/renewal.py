@@ -111,6 +111,10 @@ def renew(
                 reason = why
             elif ari is False:
                 reason = None
+    if reason is None and existing is not None:
+        from tlsprov.lifecycle.rollover import provider_rollover_reason
+
+        reason = provider_rollover_reason(config, existing[0], reg)
     if reason is None:
         assert existing is not None
         meta = existing[1]

@@ -132,5 +132,5 @@ def read_bundle(folder: Path, name: str | None = None) -> IssuedBundle:
         private_key_pem=key_pem,
         leaf_pem=blocks[0],
         chain_pem=tuple(blocks[1:]),
-        ca_pem=split_pem(ca_data)[0],
+        ca_pem=b"".join(split_pem(ca_data)),  # every CA: a rollover trusts two
     )
