@@ -17,6 +17,7 @@ from tlsprov_selfsigned._ca import (
     CertificateAuthority,
     build_ca,
     ca_files,
+    ca_lock,
     load_ca,
     write_ca,
 )
@@ -206,9 +207,9 @@ class SelfSignedProvider:
             )
         return passphrase
 
-    def _create(self) -> CertificateAuthority:
+    def _create(self, passphrase: bytes | None) -> CertificateAuthority:
+        """Build and write a CA; the caller holds :func:`ca_lock` and resolved the passphrase."""
         o = self.options
-        passphrase = self._passphrase()  # resolve (and fail) before anything is written
         ca = build_ca(o.subject or _default_subject(), o.key_type, o.days)
         write_ca(o.ca_dir, ca, passphrase)
         log.info("created a new CA in %s", o.ca_dir)
@@ -217,26 +218,35 @@ class SelfSignedProvider:
 
     def _ca(self) -> CertificateAuthority:
         key_path, crt_path = ca_files(self.options.ca_dir)
-        has_key, has_crt = key_path.exists(), crt_path.exists()
-        if has_key and has_crt:
-            # Bulk issuance reuses the loaded CA while its files are unchanged on disk.
-            stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
-                          (key_path.stat(), crt_path.stat()))  # fmt: skip
-            if self._cached is None or self._cached[0] != stamp:
-                self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
-            return self._cached[1]
-        if has_key or has_crt:
-            present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
-            raise InputError(
-                f"{present} exists but {missing} does not",
-                hint=f"restore {missing.name}, or replace the CA with 'tlsprov ca init --force'",
-            )
-        if not self.options.create_ca:
+        if key_path.exists() and crt_path.exists():
+            return self._load()
+        if not self.options.create_ca and not (key_path.exists() or crt_path.exists()):
             raise InputError(
                 f"there is no CA in {self.options.ca_dir}",
                 hint="create one with 'tlsprov ca init' or set create_ca = true",
             )
-        return self._create()
+        passphrase = self._passphrase()  # resolve (and fail) before anything is written
+        with ca_lock(self.options.ca_dir):  # another run may be creating it right now
+            has_key, has_crt = key_path.exists(), crt_path.exists()
+            if has_key and has_crt:
+                return self._load()
+            if has_key or has_crt:
+                present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
+                raise InputError(
+                    f"{present} exists but {missing} does not",
+                    hint=f"restore {missing.name}, or replace the CA with "
+                    "'tlsprov ca init --force'",
+                )
+            return self._create(passphrase)
+
+    def _load(self) -> CertificateAuthority:
+        """The CA on disk; bulk issuance reuses it while its files are unchanged."""
+        key_path, crt_path = ca_files(self.options.ca_dir)
+        stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
+                      (key_path.stat(), crt_path.stat()))  # fmt: skip
+        if self._cached is None or self._cached[0] != stamp:
+            self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
+        return self._cached[1]
 
     def issue(self, request: CertificateRequest) -> IssuedBundle:
         """Issue a certificate for ``request``, creating the CA first if allowed and missing.
@@ -265,11 +275,14 @@ class SelfSignedProvider:
         """
         self.ca_created = False
         key_path, crt_path = ca_files(self.options.ca_dir)
-        if (key_path.exists() or crt_path.exists()) and not (force or self.options.force):
-            raise InputError(
-                f"a CA already exists in {self.options.ca_dir}", hint="pass --force to replace it"
-            )
-        ca = self._create()
+        passphrase = self._passphrase()  # resolve (and fail) before anything is written
+        with ca_lock(self.options.ca_dir):  # two runs at once: the second finds the first's CA
+            if (key_path.exists() or crt_path.exists()) and not (force or self.options.force):
+                raise InputError(
+                    f"a CA already exists in {self.options.ca_dir}",
+                    hint="pass --force to replace it",
+                )
+            ca = self._create(passphrase)
         return {
             "ca_key": str(key_path),
             "ca_crt": str(crt_path),
