@@ -212,33 +212,63 @@ def _holds(real: Path, data: bytes, mode: int, owner: tuple[int, int] | None) ->
         return False
 
 
+def _read_backups(journal: Journal) -> dict[int, bytes]:
+    """Every backup copy the restore needs, read before the first file is touched.
+
+    Raises:
+        RollbackError: a copy is missing or unreadable; nothing was changed.
+    """
+    copies: dict[int, bytes] = {}
+    missing: list[str] = []
+    for index, entry in enumerate(journal.files):
+        if not entry.existed or entry.backup is None:
+            continue
+        copy = journal.folder / "files" / entry.backup
+        try:
+            copies[index] = copy.read_bytes()
+        except OSError as exc:
+            missing.append(f"{entry.path} ({copy}: {exc.strerror or exc})")
+    if missing:
+        raise RollbackError(
+            "cannot roll back: the backup of " + "; ".join(missing) + " is missing or "
+            "unreadable; nothing was changed",
+            hint=f"put the missing copy back into {journal.folder / 'files'}, or restore by hand",
+        )
+    return copies
+
+
 def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
     """Put back every file of ``journal`` byte for byte; remove what the install created.
+
+    Every backup copy is read first: when one is missing nothing is touched.
 
     Args:
         journal: the install to undo.
         check_changed: warn about files that differ from what a completed install wrote.
 
     Raises:
-        RollbackError: a file could not be restored (the others are still attempted).
+        RollbackError: a backup copy is missing (nothing changed), or a file could not be
+            restored (the others are still attempted).
     """
     root = Path(journal.root)
+    copies = _read_backups(journal)
     restored: list[str] = []
     removed: list[str] = []
     warnings: list[str] = []
     failures: list[str] = []
-    for entry in reversed(journal.files):
+    for index in reversed(range(len(journal.files))):
+        entry = journal.files[index]
         real = _join(root, entry.path)
         for tmp in stray_temp_files(real):  # left by an install killed mid-write
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        if check_changed and entry.new_sha256 and journal.status == STATUS_APPLIED:
-            with contextlib.suppress(OSError):
-                if not real.is_symlink() and sha256(real.read_bytes()) != entry.new_sha256:
-                    warnings.append(f"{entry.path} changed after the install; restored anyway")
         try:
-            if entry.existed and entry.backup is not None:
-                data = (journal.folder / "files" / entry.backup).read_bytes()
+            if check_changed and entry.new_sha256 and journal.status == STATUS_APPLIED:
+                with contextlib.suppress(OSError):
+                    if not real.is_symlink() and sha256(real.read_bytes()) != entry.new_sha256:
+                        warnings.append(f"{entry.path} changed after the install; restored anyway")
+            if index in copies:
+                data = copies[index]
                 owner = None
                 if entry.uid is not None and entry.gid is not None and os.geteuid() == 0:
                     owner = (entry.uid, entry.gid)

@@ -1,0 +1,51 @@
+"""``tlsprov rollback`` never loses data: a missing backup changes nothing, and a file edited
+after the install is kept (in the backup folder) before the backup is put back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tlsprov_e2e_support as S
+
+TARGETS = "harbor,docker,os-trust"
+
+
+def _setup(sandbox: Any, recording_prepare: Any, bundles: Any, cli: Callable[..., Any]) -> Any:
+    """A sandbox where bundle A then bundle B were installed; returns (box, work, B's backup)."""
+    box = sandbox()
+    recording_prepare(box)
+    work = box.base / "runs"
+    for bundle, port in ((bundles.a, 8443), (bundles.b, 9443)):
+        run = cli(_install(box, bundle, port), box.env, work)
+        assert run.code == 0, run.describe()
+    backups = sorted((box.root / S.STATE_DIR / "backups").iterdir())
+    return box, work, backups[-1]
+
+
+def _install(box: Any, bundle: Path, port: int) -> list[str]:
+    return [
+        "install", "--bundle", str(bundle), "--host", S.HOST, "--port", str(port),
+        "--alt-name", "127.0.0.1", "--root", str(box.root), "--targets", TARGETS,
+        "--harbor-dir", "/opt/harbor",
+    ]  # fmt: skip
+
+
+def test_rollback_with_a_missing_backup_changes_nothing(
+    sandbox: Any, recording_prepare: Any, bundles: Any, cli: Callable[..., Any]
+) -> None:
+    box, work, folder = _setup(sandbox, recording_prepare, bundles, cli)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    backed_up = [f for f in manifest["files"] if f["backup"]]
+    assert len(backed_up) > 1
+    victim = backed_up[len(backed_up) // 2]  # not the first file rollback would restore
+    (folder / "files" / victim["backup"]).unlink()
+    before = box.snapshot()
+    run = cli(["rollback", "--root", str(box.root)], box.env, work)
+    assert run.code not in (0, None), run.describe()
+    errors = [line for line in run.stderr.splitlines() if line.startswith("tlsprov: error: ")]
+    assert len(errors) == 1 and "Traceback" not in run.stderr, run.describe()
+    assert victim["path"] in errors[0] and "nothing was changed" in errors[0], errors
+    assert box.snapshot() == before, S.snapshot_diff(before, box.snapshot())
