@@ -49,3 +49,19 @@ def test_rollback_with_a_missing_backup_changes_nothing(
     assert len(errors) == 1 and "Traceback" not in run.stderr, run.describe()
     assert victim["path"] in errors[0] and "nothing was changed" in errors[0], errors
     assert box.snapshot() == before, S.snapshot_diff(before, box.snapshot())
+
+
+def test_rollback_keeps_a_file_edited_after_the_install(
+    sandbox: Any, recording_prepare: Any, bundles: Any, cli: Callable[..., Any]
+) -> None:
+    box, work, folder = _setup(sandbox, recording_prepare, bundles, cli)
+    harbor_yml = box.harbor / "harbor.yml"
+    edited = harbor_yml.read_text() + "# the operator's own edit\n"
+    harbor_yml.write_text(edited)
+    run = cli(["rollback", "--root", str(box.root)], box.env, work)
+    assert run.code == 0, run.describe()
+    assert "the operator's own edit" not in harbor_yml.read_text()  # the backup is back
+    kept = [p for p in folder.rglob("harbor.yml*") if p.is_file()]
+    assert [p.read_text() for p in kept] == [edited], kept
+    warning = [line for line in run.stderr.splitlines() if "/opt/harbor/harbor.yml" in line]
+    assert warning and str(kept[0]) in warning[0], run.describe()

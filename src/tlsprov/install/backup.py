@@ -212,6 +212,9 @@ def _holds(real: Path, data: bytes, mode: int, owner: tuple[int, int] | None) ->
         return False
 
 
+KEPT = "changed-after-install"
+
+
 def _read_backups(journal: Journal) -> dict[int, bytes]:
     """Every backup copy the restore needs, read before the first file is touched.
 
@@ -237,6 +240,19 @@ def _read_backups(journal: Journal) -> dict[int, bytes]:
     return copies
 
 
+def _keep_edit(journal: Journal, entry: JournalFile, real: Path, backup: bytes | None) -> str:
+    """Copy a file edited after the install into the backup folder; the warning to show."""
+    if real.is_symlink() or not real.is_file():
+        return ""
+    data = real.read_bytes()
+    if not entry.new_sha256 or sha256(data) == entry.new_sha256 or data == backup:
+        return ""  # as the install left it, or already restored by an earlier rollback
+    kept = journal.folder / KEPT / entry.path.lstrip("/")
+    if not kept.exists():  # never overwrite the edit an earlier, failed rollback kept
+        atomic_write(kept, data, mode=PRIVATE_FILE, dir_mode=PRIVATE_DIR)
+    return f"{entry.path} changed after the install; your version is kept as {kept}"
+
+
 def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
     """Put back every file of ``journal`` byte for byte; remove what the install created.
 
@@ -244,7 +260,8 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
 
     Args:
         journal: the install to undo.
-        check_changed: warn about files that differ from what a completed install wrote.
+        check_changed: keep (in the backup folder, with a warning) files that differ from what
+            a completed install wrote, before they are restored or removed.
 
     Raises:
         RollbackError: a backup copy is missing (nothing changed), or a file could not be
@@ -263,10 +280,10 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
             with contextlib.suppress(OSError):
                 tmp.unlink()
         try:
-            if check_changed and entry.new_sha256 and journal.status == STATUS_APPLIED:
-                with contextlib.suppress(OSError):
-                    if not real.is_symlink() and sha256(real.read_bytes()) != entry.new_sha256:
-                        warnings.append(f"{entry.path} changed after the install; restored anyway")
+            if check_changed and journal.status == STATUS_APPLIED:
+                kept = _keep_edit(journal, entry, real, copies.get(index))
+                if kept:
+                    warnings.append(kept)
             if index in copies:
                 data = copies[index]
                 owner = None
