@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tlsprov.errors import InputError, TlsprovError, VerifyError
@@ -20,7 +21,14 @@ from tlsprov.pki.x509 import covers, load_cert, make_request, now_utc, san_ident
 from tlsprov.plugins.registry import ManagedProvider, Registry, default_registry
 from tlsprov.runner import CommandRunner
 
-__all__ = ["ProvisionResult", "context_for", "live_check", "provision", "wants_new_certificate"]
+__all__ = [
+    "ProvisionResult",
+    "context_for",
+    "live_check",
+    "provider_options",
+    "provision",
+    "wants_new_certificate",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +70,43 @@ class ProvisionResult:
             "certificate": self.meta.to_json() if self.meta else None,
             **self.extra,
         }
+
+
+def provider_options(config: Config, registry: Registry) -> dict[str, Any]:
+    """The provider's options, with every folder it writes under the install root.
+
+    With a root other than ``/``, an absolute path in one of the spec's ``written_paths`` is
+    joined to the root (unless it already lies inside it), and a missing ``state_option`` is
+    ``<state folder>/<provider>``: nothing the provider writes lands outside the sandbox.
+
+    Raises:
+        ConfigError: such a path is relative while a root is set.
+    """
+    from tlsprov.errors import ConfigError
+
+    options = dict(config.provider_options)
+    root = config.install.root
+    found = registry.providers().get(config.provider_name)
+    if found is None or root == Path("/"):
+        return options
+    spec = found.spec
+    for key in spec.written_paths:
+        value = options.get(key)
+        if value is None or not str(value):
+            continue
+        path = Path(str(value))
+        if not path.is_absolute():
+            raise ConfigError(
+                f"must be an absolute path when [install] root is set, got {str(value)!r}",
+                source=str(config.source) if config.source else None,
+                key=f"provider.{config.provider_name}.{key}",
+                hint="write the path as the host sees it; tlsprov puts it under the root",
+            )
+        if not path.is_relative_to(root):
+            options[key] = str(root.joinpath(*path.parts[1:]))
+    if spec.state_option and options.get(spec.state_option) is None:
+        options[spec.state_option] = str(config.state_path / config.provider_name)
+    return options
 
 
 def context_for(config: Config, runner: CommandRunner | None = None) -> InstallContext:
@@ -203,7 +248,7 @@ def provision(
     reg = registry or default_registry()
     # Before the lock and before anything else: an unknown provider or a bad option in the
     # config changes nothing, even when a still-valid certificate could be reused.
-    provider = reg.get_provider(config.provider_name, config.provider_options)
+    provider = reg.get_provider(config.provider_name, provider_options(config, reg))
     if dry_run:
         return _provision(
             config,

@@ -12,7 +12,12 @@ from dataclasses import replace
 from tlsprov.errors import TlsprovError
 from tlsprov.lifecycle.config import Config
 from tlsprov.lifecycle.lineage import StateStore
-from tlsprov.lifecycle.provision import ProvisionResult, provision, wants_new_certificate
+from tlsprov.lifecycle.provision import (
+    ProvisionResult,
+    provider_options,
+    provision,
+    wants_new_certificate,
+)
 from tlsprov.pki.x509 import now_utc
 from tlsprov.plugins.registry import Registry, default_registry
 from tlsprov.runner import CommandRunner
@@ -30,7 +35,7 @@ def ari_says_renew(
     Returns ``(None, why)`` when the provider or the CA has no ARI (the window then decides),
     else whether to renew now and why.
     """
-    provider = registry.get_provider(config.provider_name, config.provider_options)
+    provider = registry.get_provider(config.provider_name, provider_options(config, registry))
     ask = getattr(provider.impl, "renewal_info", None)
     if not callable(ask):
         return None, "the provider offers no renewal information"

@@ -30,11 +30,17 @@ class ProviderSpec:
         factory: called with the provider's options mapping; returns a :class:`Provider`.
             It should reject unknown options with ``ConfigError``.
         description: one line for ``tlsprov plugins``.
+        written_paths: the options that name folders the provider writes (``ca_dir``). With an
+            install root set, ``provision`` and ``renew`` pass them joined to the root.
+        state_option: the option naming the provider's own state folder; with an install root
+            set and no value given, ``provision`` passes ``<state folder>/<provider name>``.
     """
 
     name: str
     factory: Callable[[dict[str, Any]], Provider]
     description: str = ""
+    written_paths: tuple[str, ...] = ()
+    state_option: str | None = None
 
     def __post_init__(self) -> None:
         _check_plugin_name("provider", self.name)
