@@ -248,6 +248,14 @@ class SelfSignedProvider:
             self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
         return self._cached[1]
 
+    def preflight(self) -> None:
+        """Resolve the passphrase now (``provision`` calls this before its lock).
+
+        Raises:
+            ConfigError: the passphrase variable is unset or its file unreadable.
+        """
+        self._passphrase()
+
     def issue(self, request: CertificateRequest) -> IssuedBundle:
         """Issue a certificate for ``request``, creating the CA first if allowed and missing.
 

@@ -249,6 +249,9 @@ def provision(
     # Before the lock and before anything else: an unknown provider or a bad option in the
     # config changes nothing, even when a still-valid certificate could be reused.
     provider = reg.get_provider(config.provider_name, provider_options(config, reg))
+    preflight = getattr(provider.impl, "preflight", None)
+    if callable(preflight):  # e.g. an unset passphrase variable: before the lock, too
+        preflight()
     if dry_run:
         return _provision(
             config,
