@@ -102,6 +102,7 @@ class Journal:
     targets: list[str] = field(default_factory=list)
     files: list[JournalFile] = field(default_factory=list)
     created_dirs: list[JournalDir] = field(default_factory=list)
+    tightened_dirs: list[JournalDir] = field(default_factory=list)
     commands: list[JournalCommand] = field(default_factory=list)
 
     @classmethod
@@ -138,6 +139,7 @@ class Journal:
                 targets=list(data.get("targets", [])),
                 files=[JournalFile(**f) for f in data.get("files", [])],
                 created_dirs=[JournalDir(**d) for d in data.get("created_dirs", [])],
+                tightened_dirs=[JournalDir(**d) for d in data.get("tightened_dirs", [])],
                 commands=[JournalCommand(**c) for c in data.get("commands", [])],
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -156,6 +158,7 @@ class Journal:
             "targets": self.targets,
             "files": [asdict(f) for f in self.files],
             "created_dirs": [asdict(d) for d in self.created_dirs],
+            "tightened_dirs": [asdict(d) for d in self.tightened_dirs],
             "commands": [asdict(c) for c in self.commands],
         }
 
@@ -308,6 +311,13 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
             pass
         except OSError:
             warnings.append(f"kept the folder {folder.path}: it holds files tlsprov did not write")
+    for folder in reversed(journal.tightened_dirs):  # made 0700 for a key: the old mode back
+        real = _join(root, folder.path)
+        try:
+            if folder.mode is not None and real.is_dir() and not real.is_symlink():
+                os.chmod(real, folder.mode)
+        except OSError as exc:
+            failures.append(f"the mode of {folder.path}: {exc.strerror or exc}")
     if failures:
         raise RollbackError(
             "could not restore " + "; ".join(failures),

@@ -67,6 +67,19 @@ def _make_dirs(install_plan: InstallPlan, journal: backup.Journal) -> None:
             raise InstallError(f"could not create {real}: {exc.strerror}") from exc
 
 
+def _tighten_dirs(install_plan: InstallPlan, journal: backup.Journal) -> None:
+    """Make existing folders that will hold a key 0700, noting their old mode first."""
+    root = install_plan.context.root
+    for host_dir, mode in install_plan.tighten_dirs:
+        journal.tightened_dirs.append(backup.JournalDir(path=str(host_dir), mode=mode))
+        journal.save()
+        real = root.joinpath(*host_dir.parts[1:])
+        try:
+            os.chmod(real, 0o700)
+        except OSError as exc:
+            raise InstallError(f"could not make {real} private: {exc.strerror}") from exc
+
+
 def _owner(action: FileAction) -> tuple[int, int] | None:
     """The requested owner, else (as root) the replaced file's owner."""
     if action.write.owner is not None:
@@ -151,7 +164,7 @@ def apply_install(
         _recheck(install_plan)
         changed = [a for a in install_plan.actions if a.changed]
         planned = [journal_command(t, s) for t, s in install_plan.commands()]
-        if not changed:
+        if not changed and not install_plan.tighten_dirs:
             ran = [cmds.run(c) for c in planned]
             return InstallResult(
                 operation="install",
@@ -170,6 +183,7 @@ def apply_install(
                 journal.record_file(action.path, real, action.write.content, action.write.secret)
             journal.save()
             _make_dirs(install_plan, journal)
+            _tighten_dirs(install_plan, journal)
             for action in changed:
                 real = ctx.root.joinpath(*action.path.parts[1:])
                 atomic_write(
