@@ -119,7 +119,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if args.client_bundle is not None and not args.client_only:
         out.warn("--client-bundle is meant for client hosts; installing it anyway")
     default = CLIENT_TARGETS if args.client_only else DEFAULT_TARGETS
-    targets = [t.strip() for t in (args.targets or default).split(",") if t.strip()]
+    given = default if args.targets is None else args.targets  # '' is empty, not the default
+    targets = [t.strip() for t in given.split(",") if t.strip()]
     if not targets:
         raise InputError("--targets is empty", hint=f"pass e.g. --targets {DEFAULT_TARGETS}")
     if not args.root.is_dir():

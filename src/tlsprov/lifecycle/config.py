@@ -161,7 +161,10 @@ def parse_config(
             v.warn(f"provider.{key}", f"unknown key; provider options go in [provider.{name}]")
 
     root_raw = str((overrides or {}).get("root") or v.string(install, "install.root") or "/")
-    targets = v.string_list(install, "install.targets") or DEFAULT_TARGETS
+    targets = v.string_list(install, "install.targets")
+    if "targets" in install and not targets:
+        raise v.error("install.targets", "is empty; list at least one target or leave it out")
+    targets = targets or DEFAULT_TARGETS
     install_cfg = InstallConfig(
         root=Path(root_raw),
         targets=targets,
