@@ -7,15 +7,15 @@ the verifier checks the live registry.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tlsprov.errors import InputError, TlsprovError, VerifyError
+from tlsprov.errors import InputError, TlsprovError
 from tlsprov.lifecycle.config import Config
 from tlsprov.lifecycle.lineage import LineageMeta, StateStore
+from tlsprov.lifecycle.livecheck import live_check
 from tlsprov.models import InstallContext, IssuedBundle
 from tlsprov.pki.x509 import covers, load_cert, make_request, now_utc, san_identities
 from tlsprov.plugins.registry import ManagedProvider, Registry, default_registry
@@ -171,62 +171,6 @@ def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
         logger.setLevel(level)
 
 
-def live_check(
-    config: Config, bundle: IssuedBundle, *, timeout: float | None = None
-) -> Callable[[], None]:
-    """A check that the live endpoint serves ``bundle``'s leaf and passes verification
-    trusting only its CA, waiting a bounded time (Harbor restarts after ``compose up``)."""
-    from tlsprov.pki.x509 import fingerprint
-
-    ca_pem = bundle.ca_pem
-    expected = fingerprint(load_cert(bundle.leaf_pem))
-
-    def check() -> None:
-        from tlsprov.pki.verify import verify_endpoint
-
-        limit = config.install.verify_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        connect = _parse_connect(config.install.connect, config.harbor.https_port)
-        delay = 0.1
-        while True:
-            report = verify_endpoint(
-                config.harbor.hostname,
-                config.harbor.https_port,
-                ca_pem=ca_pem,
-                connect=connect,
-                timeout=min(10.0, max(1.0, limit)),
-            )
-            serves_new = report.fingerprint_sha256 == expected
-            if report.ok and serves_new:
-                return
-            if time.monotonic() + delay > deadline:
-                failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
-                if report.ok:
-                    failed = "it still serves another certificate (was the proxy restarted?)"
-                raise VerifyError(
-                    f"https://{config.harbor.hostname}:{config.harbor.https_port} did not pass "
-                    f"verification within {limit:g} s ({failed})",
-                    hint="check that Harbor came back up (docker compose ps), or raise "
-                    "--verify-timeout",
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
-    return check
-
-
-def _parse_connect(value: str | None, default_port: int) -> tuple[str, int] | None:
-    if not value:
-        return None
-    host, sep, port = value.rpartition(":")
-    if not sep or "]" in port:
-        return value.strip("[]"), default_port
-    try:
-        return host.strip("[]"), int(port)
-    except ValueError:
-        raise InputError(f"bad connect address '{value}'", hint="use ADDR[:PORT]") from None
-
-
 def provision(
     config: Config,
     *,
@@ -284,8 +228,10 @@ def provision(
         action=action,
         verify=verify,
     )
+    runner = runner or CommandRunner()
     with hold_lock(config.state_path, timeout=lock_timeout):
-        return _provision(
+        recovered = _recover(config, runner)
+        result = _provision(
             config,
             provider,
             dry_run=False,
@@ -295,6 +241,21 @@ def provision(
             action=action,
             verify=verify,
         )
+    if recovered:
+        from dataclasses import replace
+
+        result = replace(result, warnings=(*recovered, *result.warnings))
+    return result
+
+
+def _recover(config: Config, runner: CommandRunner) -> tuple[str, ...]:
+    """Roll back an install a killed run left half-done, before this run plans (lock held)."""
+    from tlsprov.install.commands import Commands
+    from tlsprov.install.rollback import recover_locked
+
+    root = config.install.root
+    recovered = recover_locked(config.state_path, root, Commands(runner, root))
+    return () if recovered is None else (*recovered.notes, *recovered.warnings)
 
 
 def _provision(

@@ -1,0 +1,57 @@
+"""``provision`` killed half-way: the next ``provision`` rolls the interrupted install back and
+carries on in the same run (as ``install`` does), ending with the complete set."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tlsprov_e2e_support as S
+
+
+def provision_config(box: Any, targets: str = '"harbor", "docker", "os-trust"') -> Path:
+    """A provision config for ``box`` (CA under the root, no live check)."""
+    path = box.base / "tlsprov.toml"
+    path.write_text(
+        '[harbor]\nhostname = "harbor.test"\nhttps_port = 8443\nalt_names = ["127.0.0.1"]\n'
+        'install_dir = "/opt/harbor"\n[provider]\nname = "selfsigned"\n'
+        '[provider.selfsigned]\nca_dir = "/etc/tlsprov/ca"\nkey_type = "ec256"\n'
+        f'[install]\nroot = "{box.root}"\ntargets = [{targets}]\nverify = false\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_provision_recovers_an_interrupted_provision_in_one_run(
+    sandbox: Any, recording_prepare: Any, cli: Callable[..., Any]
+) -> None:
+    box = sandbox()
+    recording_prepare(box)
+    work = box.base / "runs"
+    argv = ["provision", "--config", str(provision_config(box))]
+    # Where to strike: right after the first target file landed (not a backup copy).
+    probe_box = sandbox()
+    recording_prepare(probe_box)
+    probe = cli(["provision", "--config", str(provision_config(probe_box))], probe_box.env,
+                probe_box.base / "runs", {"n": 0})  # fmt: skip
+    assert probe.code == 0, probe.describe()
+    target = next(
+        e["n"]
+        for e in probe.events
+        if e["step"].startswith("after-rename") and "/data/cert/" in e["step"]
+    )
+    killed = cli(argv, box.env, work, {"n": target, "kind": "kill"})
+    assert killed.signal == 9, killed.describe()
+
+    again = cli(argv, box.env, work)
+    assert again.code == 0, again.describe()
+    assert "rolled back an interrupted install" in again.stderr, again.describe()
+    # the complete set: a further run has nothing to write
+    before = box.snapshot(state=False)
+    third = cli(argv, box.env, work)
+    assert third.code == 0, third.describe()
+    assert box.snapshot(state=False) == before, S.snapshot_diff(before, box.snapshot(state=False))
+    leaf = (box.root / "data" / "cert" / "harbor.test.crt").read_bytes()
+    live = (box.root / S.STATE_DIR / "live" / "harbor.test" / "harbor.test.crt").read_bytes()
+    assert leaf == live
