@@ -145,7 +145,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             context.root, args.state_dir, runner=runner, lock_timeout=args.lock_timeout
         )
         if recovered is not None:
-            out.warn(f"rolled back an interrupted install first ({recovered.notes[0]})")
+            for line in (*recovered.notes, *recovered.warnings):
+                out.warn(line)
     install_plan = plan_install(bundle, context, targets, registry=default_registry())
     result = apply_install(
         install_plan,
