@@ -4,23 +4,10 @@ carries on in the same run (as ``install`` does), ending with the complete set."
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import tlsprov_e2e_support as S
-
-
-def provision_config(box: Any, targets: str = '"harbor", "docker", "os-trust"') -> Path:
-    """A provision config for ``box`` (CA under the root, no live check)."""
-    path = box.base / "tlsprov.toml"
-    path.write_text(
-        '[harbor]\nhostname = "harbor.test"\nhttps_port = 8443\nalt_names = ["127.0.0.1"]\n'
-        'install_dir = "/opt/harbor"\n[provider]\nname = "selfsigned"\n'
-        '[provider.selfsigned]\nca_dir = "/etc/tlsprov/ca"\nkey_type = "ec256"\n'
-        f'[install]\nroot = "{box.root}"\ntargets = [{targets}]\nverify = false\n',
-        encoding="utf-8",
-    )
-    return path
+from tlsprov_reliability_configs import provision_config
 
 
 def test_provision_recovers_an_interrupted_provision_in_one_run(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import tlsprov_e2e_support as S
+from tlsprov_reliability_configs import provision_config
 
 TARGETS = "harbor,docker,os-trust"
 
@@ -65,3 +66,26 @@ def test_rollback_keeps_a_file_edited_after_the_install(
     assert [p.read_text() for p in kept] == [edited], kept
     warning = [line for line in run.stderr.splitlines() if "/opt/harbor/harbor.yml" in line]
     assert warning and str(kept[0]) in warning[0], run.describe()
+
+
+def test_rollback_restores_the_lineage_too(
+    sandbox: Any, recording_prepare: Any, cli: Callable[..., Any]
+) -> None:
+    box = sandbox()
+    recording_prepare(box)
+    work = box.base / "runs"
+    config = provision_config(box)
+    for argv in (["provision"], ["renew", "--force"]):
+        run = cli([*argv, "--config", str(config)], box.env, work)
+        assert run.code == 0, run.describe()
+    status = cli(["status", "--config", str(config), "--json"], box.env, work)
+    (v2,) = json.loads(status.stdout)["certificates"]
+    assert v2["version"] == 2
+    undo = cli(["rollback", "--root", str(box.root)], box.env, work)
+    assert undo.code == 0, undo.describe()
+    status = cli(["status", "--config", str(config), "--json"], box.env, work)
+    (now,) = json.loads(status.stdout)["certificates"]
+    assert now["version"] == 1, now
+    assert (now["last_action"], now["last_outcome"]) == ("rollback", "ok"), now
+    live = box.root / S.STATE_DIR / "live" / S.HOST / f"{S.HOST}.crt"
+    assert live.read_bytes() == (box.root / "data" / "cert" / f"{S.HOST}.crt").read_bytes()

@@ -93,7 +93,11 @@ class JournalCommand:
 
 @dataclass(slots=True, kw_only=True)
 class Journal:
-    """The manifest of one install, kept in ``folder / manifest.json``."""
+    """The manifest of one install, kept in ``folder / manifest.json``.
+
+    ``labels`` are notes of the caller's (``provision`` names the lineage version it
+    installed), read back by the rollback hooks of :mod:`tlsprov.install.rollback`.
+    """
 
     folder: Path
     root: str
@@ -104,6 +108,7 @@ class Journal:
     created_dirs: list[JournalDir] = field(default_factory=list)
     tightened_dirs: list[JournalDir] = field(default_factory=list)
     commands: list[JournalCommand] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, state_dir: Path, root: Path, targets: Sequence[str]) -> Journal:
@@ -141,6 +146,7 @@ class Journal:
                 created_dirs=[JournalDir(**d) for d in data.get("created_dirs", [])],
                 tightened_dirs=[JournalDir(**d) for d in data.get("tightened_dirs", [])],
                 commands=[JournalCommand(**c) for c in data.get("commands", [])],
+                labels={str(k): str(v) for k, v in data.get("labels", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RollbackError(
@@ -160,6 +166,7 @@ class Journal:
             "created_dirs": [asdict(d) for d in self.created_dirs],
             "tightened_dirs": [asdict(d) for d in self.tightened_dirs],
             "commands": [asdict(c) for c in self.commands],
+            "labels": self.labels,
         }
 
     def save(self) -> None:

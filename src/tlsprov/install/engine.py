@@ -114,6 +114,7 @@ def apply_install(
     lock_timeout: float = 0.0,
     final_check: Callable[[], None] | None = None,
     lock_held: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> InstallResult:
     """Apply a plan: back up, write atomically, run commands, check; roll back on failure.
 
@@ -125,6 +126,7 @@ def apply_install(
         lock_timeout: seconds to wait for another run's lock.
         final_check: called after the files are re-read; raise to roll back.
         lock_held: the caller already holds the state folder's lock (``provision``).
+        labels: kept in the journal for the rollback hooks (see ``install.rollback``).
 
     Raises:
         LockedError: another run holds the lock.
@@ -175,6 +177,7 @@ def apply_install(
             )
         journal = backup.Journal.create(state, ctx.root, [p.target for p in install_plan.plans])
         journal.commands = planned
+        journal.labels = dict(labels or {})
         ran_argv: list[tuple[str, ...]] = []
         try:
             journal.save()  # before the first backup copy: a kill from here on is undoable

@@ -26,7 +26,7 @@ from tlsprov.models import IssuedBundle
 from tlsprov.pki.bundleio import bundle_basename, read_bundle, write_bundle
 from tlsprov.pki.x509 import fingerprint, load_cert, now_utc, san_identities
 
-__all__ = ["LineageMeta", "StateStore"]
+__all__ = ["LineageMeta", "StateStore", "journal_labels", "rollback_lineage"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,3 +214,61 @@ class StateStore:
         entry = {"at": now_utc().isoformat(timespec="seconds"), "action": action, **fields}
         with (self.dir / "log.jsonl").open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+
+
+def journal_labels(name: str, meta: LineageMeta, *, issued: bool) -> dict[str, str]:
+    """What an install journal notes about the lineage version it installs: ``meta`` is the
+    new version (``issued``) or, for a reused certificate, the metadata before this run."""
+    return {
+        "lineage": name,
+        "lineage_version": str(meta.version),
+        "lineage_issued": "yes" if issued else "no",
+        "lineage_meta": "" if issued else json.dumps(meta.to_json(), sort_keys=True),
+    }
+
+
+def rollback_lineage(journal: Any) -> tuple[str, ...]:
+    """Rollback hook: put the lineage back to where it was before the rolled-back install.
+
+    A version the install issued goes back to the archived one before it (a first version is
+    moved to ``archive/<H>/rolled-back-<backup>``, never deleted); a reused one gets its
+    previous metadata back. Nothing is touched when the lineage has moved on since.
+    """
+    labels: dict[str, str] = journal.labels
+    name = labels.get("lineage")
+    if not name:
+        return ()
+    store = StateStore(Path(journal.folder).parent.parent)
+    current = store.meta(name)
+    version = int(labels.get("lineage_version", "0"))
+    if current is None or current.version != version:
+        now = "none" if current is None else f"version {current.version}"
+        return (f"the lineage of {name} is at {now}, not {version}: left as it is",)
+    if labels.get("lineage_issued") == "yes" and version == 1:
+        aside = store.archive_dir(name) / f"rolled-back-{Path(journal.folder).name}"
+        ensure_dir(aside.parent, PRIVATE_DIR)
+        os.replace(store.live_dir(name), aside)
+        store.log("rollback", hostname=name, outcome="ok", version=0)
+        return (f"the lineage of {name} has no earlier version; its files are kept in {aside}",)
+    if labels.get("lineage_issued") == "yes":
+        meta = store.restore_previous(name)
+    else:
+        meta = LineageMeta.from_json(json.loads(labels.get("lineage_meta") or "{}"))
+    meta = replace(
+        meta,
+        last_action="rollback",
+        last_outcome="ok",
+        last_action_at=now_utc().isoformat(timespec="seconds"),
+    )
+    store.write_meta(name, meta)
+    store.log("rollback", hostname=name, outcome="ok", version=meta.version)
+    return (f"the lineage of {name} is back at version {meta.version}",)
+
+
+def _register() -> None:
+    from tlsprov.install.rollback import add_rollback_hook
+
+    add_rollback_hook(rollback_lineage)
+
+
+_register()  # on import: whoever can roll back an install of a lineage has imported this

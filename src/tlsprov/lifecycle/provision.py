@@ -14,7 +14,7 @@ from typing import Any
 
 from tlsprov.errors import InputError, TlsprovError
 from tlsprov.lifecycle.config import Config
-from tlsprov.lifecycle.lineage import LineageMeta, StateStore
+from tlsprov.lifecycle.lineage import LineageMeta, StateStore, journal_labels
 from tlsprov.lifecycle.livecheck import live_check
 from tlsprov.models import InstallContext, IssuedBundle
 from tlsprov.pki.x509 import covers, load_cert, make_request, now_utc, san_identities
@@ -322,6 +322,7 @@ def _provision(
             runner=context.runner,
             final_check=live_check(config, bundle) if do_verify else None,
             lock_held=True,
+            labels=journal_labels(name, meta, issued=issued),
         )
     except TlsprovError as exc:
         if issued:
