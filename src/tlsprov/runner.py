@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,9 +13,12 @@ from pathlib import Path
 
 from tlsprov.errors import CommandError
 
-__all__ = ["CommandResult", "CommandRunner"]
+__all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner"]
 
 _TAIL_CHARS = 400
+#: Seconds a command may run when neither the runner nor the call sets a timeout.
+DEFAULT_TIMEOUT = 600.0
+_DRAIN = 5.0  # seconds to collect the output of a killed command
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +36,19 @@ class CommandRunner:
     Args:
         path: the PATH to search; ``None`` uses the environment's. Tests put recording programs
             first on it.
-        timeout: seconds before a command is killed.
+        timeout: seconds before a command is killed, for every command; ``None`` leaves it to
+            each call (the installer's per-step defaults), else :data:`DEFAULT_TIMEOUT`.
         env: extra environment variables for the commands.
+
+    A command runs in its own process group: at the timeout, or when tlsprov itself is
+    stopped, the whole group is killed, so nothing it started keeps running.
     """
 
     def __init__(
         self,
         *,
         path: str | None = None,
-        timeout: float = 600.0,
+        timeout: float | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.path = path if path is not None else os.environ.get("PATH", os.defpath)
@@ -81,40 +90,32 @@ class CommandRunner:
                 hint=f"install {argv[0]} or put it on PATH",
             )
         env = {**os.environ, "PATH": self.path, **self.env}
-        limit = self.timeout if timeout is None else timeout
+        limit = timeout if timeout is not None else self.timeout or DEFAULT_TIMEOUT
         try:
-            proc = subprocess.run(
-                [exe, *argv[1:]],
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                timeout=limit,
-                check=False,
-            )
+            returncode, raw = _execute([exe, *argv[1:]], cwd, env, limit)
         except subprocess.TimeoutExpired as exc:
             out = (exc.output or b"").decode("utf-8", "replace")
+            where = f" (in {cwd})" if cwd is not None else ""
             raise CommandError(
-                f"'{shown}' timed out after {limit:g} s",
+                f"'{shown}'{where} timed out after {limit:g} s and was killed",
                 argv=argv,
                 returncode=None,
                 output_tail=out[-_TAIL_CHARS:],
-                hint="check why it hangs, or raise the timeout",
+                hint="check why it hangs, or raise --command-timeout / [install] command_timeout",
             ) from exc
         except OSError as exc:
             raise CommandError(
                 f"could not run '{shown}': {exc.strerror}", argv=argv, returncode=None
             ) from exc
-        output = proc.stdout.decode("utf-8", "replace")
-        result = CommandResult(tuple(argv), proc.returncode, output)
-        if check and proc.returncode != 0:
+        output = raw.decode("utf-8", "replace")
+        result = CommandResult(tuple(argv), returncode, output)
+        if check and returncode != 0:
             tail = " | ".join(line for line in output.strip().splitlines()[-3:])
             raise CommandError(
-                f"'{shown}' failed with exit code {proc.returncode}"
+                f"'{shown}' failed with exit code {returncode}"
                 + (f": {tail[-_TAIL_CHARS:]}" if tail else ""),
                 argv=argv,
-                returncode=proc.returncode,
+                returncode=returncode,
                 output_tail=output[-_TAIL_CHARS:],
             )
         return result
@@ -123,8 +124,48 @@ class CommandRunner:
         """True when ``argv`` exists and exits 0 (a cheap probe; never raises)."""
         try:
             return (
-                self.run(argv, cwd=cwd, timeout=min(self.timeout, 30.0), check=False).returncode
+                self.run(
+                    argv, cwd=cwd, timeout=min(self.timeout or 30.0, 30.0), check=False
+                ).returncode
                 == 0
             )
         except CommandError:
             return False
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _execute(
+    argv: list[str], cwd: Path | None, env: dict[str, str], limit: float
+) -> tuple[int, bytes]:
+    """Run ``argv`` in a new process group; return its exit code and output.
+
+    Raises:
+        subprocess.TimeoutExpired: it ran longer than ``limit`` (the group was killed).
+    """
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=limit)
+        except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
+            try:  # a child that left the group may still hold the pipe: bounded
+                rest, _ = proc.communicate(timeout=_DRAIN)
+            except subprocess.TimeoutExpired:
+                rest = b""
+            exc.output = (exc.output or b"") + (rest or b"")
+            raise
+        except BaseException:  # SIGTERM or Ctrl-C in tlsprov: the command goes too
+            _kill_group(proc)
+            raise
+        return proc.returncode, out or b""

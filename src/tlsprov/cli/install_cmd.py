@@ -99,8 +99,26 @@ def add_parser(sub: Any) -> None:
         metavar="S",
         help="wait this long for another run's lock",
     )
+    p.add_argument(
+        "--command-timeout",
+        type=_positive_seconds,
+        metavar="S",
+        help="kill any command that runs longer (default: per step, 300-900 s)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     add_json(p)
+
+
+def _positive_seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
+    return value
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -127,7 +145,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         raise InputError(f"the root {args.root} is not a folder", hint="pass an existing --root")
     bundle = read_bundle(args.bundle)
     client = read_bundle(args.client_bundle) if args.client_bundle is not None else None
-    runner = CommandRunner()
+    runner = CommandRunner(timeout=args.command_timeout)
     context = InstallContext(
         root=args.root.resolve(),
         host=host,

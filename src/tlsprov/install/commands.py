@@ -1,4 +1,5 @@
-"""Running a plan's commands: fallbacks resolved once, re-runs after a restore."""
+"""Running a plan's commands: fallbacks resolved once, per-step timeouts, re-runs after a
+restore."""
 
 from __future__ import annotations
 
@@ -9,7 +10,27 @@ from tlsprov.install import backup
 from tlsprov.models import CommandStep
 from tlsprov.runner import CommandRunner
 
-__all__ = ["Commands", "journal_command"]
+__all__ = ["STEP_TIMEOUTS", "Commands", "journal_command", "step_timeout"]
+
+#: Default seconds per program when the runner has no timeout of its own (``--command-timeout``
+#: / ``[install] command_timeout``): Harbor's first ``./prepare`` pulls an image, trust-store
+#: updates and service restarts are quick. Anything else gets ``runner.DEFAULT_TIMEOUT``.
+STEP_TIMEOUTS = {
+    "prepare": 900.0,
+    "docker": 600.0,
+    "docker-compose": 600.0,
+    "systemctl": 300.0,
+    "update-ca-certificates": 300.0,
+    "update-ca-trust": 300.0,
+    "trust": 300.0,
+}
+
+
+def step_timeout(argv: tuple[str, ...]) -> float:
+    """The default timeout of the command ``argv`` (by program name)."""
+    from tlsprov.runner import DEFAULT_TIMEOUT
+
+    return STEP_TIMEOUTS.get(PurePosixPath(argv[0]).name, DEFAULT_TIMEOUT)
 
 
 class Commands:
@@ -40,7 +61,8 @@ class Commands:
 
     def run(self, cmd: backup.JournalCommand) -> tuple[str, ...]:
         argv = self.resolve(cmd)
-        self.runner.run(argv, cwd=self.cwd(cmd.cwd))
+        limit = None if self.runner.timeout is not None else step_timeout(argv)
+        self.runner.run(argv, cwd=self.cwd(cmd.cwd), timeout=limit)
         return argv
 
     def rerun(self, journal: backup.Journal) -> tuple[list[tuple[str, ...]], list[str]]:

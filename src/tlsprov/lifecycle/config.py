@@ -45,7 +45,16 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "harbor": frozenset({"hostname", "https_port", "alt_names", "install_dir", "data_volume"}),
     "provider": frozenset({"name"}),
     "install": frozenset(
-        {"root", "targets", "client_only", "verify", "verify_timeout", "restart_docker", "connect"}
+        {
+            "root",
+            "targets",
+            "client_only",
+            "verify",
+            "verify_timeout",
+            "restart_docker",
+            "connect",
+            "command_timeout",
+        }
     ),
     "renew": frozenset({"before", "pre_hook", "deploy_hook", "post_hook"}),
     "state": frozenset({"dir"}),
@@ -173,6 +182,11 @@ def parse_config(
         verify_timeout=v.number(install, "install.verify_timeout", 60.0),
         restart_docker=v.boolean(install, "install.restart_docker", False),
         connect=v.string(install, "install.connect"),
+        command_timeout=(
+            v.number(install, "install.command_timeout", 1.0)
+            if "command_timeout" in install
+            else None
+        ),
     )
     renew_cfg = RenewConfig(
         before=renew_before(v, renew.get("before")),

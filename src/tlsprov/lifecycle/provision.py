@@ -121,7 +121,7 @@ def context_for(config: Config, runner: CommandRunner | None = None) -> InstallC
         data_volume=h.data_volume,
         client_only=config.install.client_only,
         restart_docker=config.install.restart_docker,
-        runner=runner or CommandRunner(),
+        runner=runner or CommandRunner(timeout=config.install.command_timeout),
     )
 
 
@@ -228,7 +228,7 @@ def provision(
         action=action,
         verify=verify,
     )
-    runner = runner or CommandRunner()
+    runner = runner or CommandRunner(timeout=config.install.command_timeout)
     with hold_lock(config.state_path, timeout=lock_timeout):
         recovered = _recover(config, runner)
         result = _provision(
