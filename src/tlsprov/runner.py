@@ -7,18 +7,55 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tlsprov.errors import CommandError
 
-__all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner"]
+__all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner", "Terminated", "on_sigterm"]
 
 _TAIL_CHARS = 400
 #: Seconds a command may run when neither the runner nor the call sets a timeout.
 DEFAULT_TIMEOUT = 600.0
 _DRAIN = 5.0  # seconds to collect the output of a killed command
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd's stop), raised in the main thread by :func:`on_sigterm`: whatever is
+    in flight is killed and rolled back as on Ctrl-C."""
+
+
+_spawning = 0  # > 0 while a command is being started: a stop then waits until it can be killed
+_stop_pending = False
+
+
+def on_sigterm(signum: int, frame: object) -> None:
+    """The SIGTERM handler the CLI installs. A second SIGTERM is a no-op, so the rollback can
+    finish (a Python handler, not SIG_IGN, which the re-run commands would inherit)."""
+    global _stop_pending
+    signal.signal(signal.SIGTERM, _after_stop)
+    if _spawning:
+        _stop_pending = True
+        return
+    raise Terminated()
+
+
+def _after_stop(signum: int, frame: object) -> None:
+    """A second SIGTERM while rolling back: ignored (SIGKILL stays final)."""
+
+
+@contextlib.contextmanager
+def _starting() -> Iterator[None]:
+    global _spawning, _stop_pending
+    _spawning += 1
+    try:
+        yield
+    finally:
+        _spawning -= 1
+        if not _spawning and _stop_pending:
+            _stop_pending = False
+            raise Terminated()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +183,18 @@ def _execute(
     Raises:
         subprocess.TimeoutExpired: it ran longer than ``limit`` (the group was killed).
     """
-    with subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    ) as proc:
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with _starting():  # a SIGTERM now is raised once ``proc`` is known, so it is killed
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             out, _ = proc.communicate(timeout=limit)
         except subprocess.TimeoutExpired as exc:
@@ -165,7 +205,14 @@ def _execute(
                 rest = b""
             exc.output = (exc.output or b"") + (rest or b"")
             raise
-        except BaseException:  # SIGTERM or Ctrl-C in tlsprov: the command goes too
-            _kill_group(proc)
-            raise
         return proc.returncode, out or b""
+    except BaseException:  # a timeout, SIGTERM or Ctrl-C in tlsprov: the command goes too
+        if proc is not None:
+            _kill_group(proc)
+        raise
+    finally:
+        if proc is not None:
+            if proc.stdout is not None:
+                proc.stdout.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=_DRAIN)

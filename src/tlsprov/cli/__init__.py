@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
 from tlsprov.cli._logging import clear_status, setup_logging
 from tlsprov.cli._output import Output
 from tlsprov.errors import TlsprovError
+from tlsprov.runner import Terminated, on_sigterm
 
 __all__ = ["main"]
+
 
 # Sub-command modules, in --help order.
 COMMANDS: tuple[str, ...] = (
@@ -87,9 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     module = importlib.import_module(f"tlsprov.cli.{args.command}_cmd")
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return _run_guarded(module, args, out)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         logging.getLogger("tlsprov").removeHandler(handler)
         handler.close()
 
@@ -108,9 +113,12 @@ def _run_guarded(module: object, args: argparse.Namespace, out: Output) -> int:
     except TlsprovError as exc:
         out.fail(exc.one_line(), code=exc.exit_code)
         return exc.exit_code
-    except KeyboardInterrupt:
-        out.fail("interrupted", code=130)
-        return 130
+    except KeyboardInterrupt as exc:
+        code = 143 if isinstance(exc, Terminated) else 130
+        what = "stopped by SIGTERM" if code == 143 else "interrupted"
+        notes = "; ".join(getattr(exc, "__notes__", ()))
+        out.fail(f"{what}; {notes}" if notes else what, code=code)
+        return code
     except Exception as exc:  # a bug, not a user error: say so in one line
         if args.verbose:
             raise

@@ -59,17 +59,22 @@ class Commands:
                 return tuple(cmd.fallback_argv)
         return argv
 
-    def run(self, cmd: backup.JournalCommand) -> tuple[str, ...]:
+    def run(self, cmd: backup.JournalCommand, timeout: float | None = None) -> tuple[str, ...]:
         argv = self.resolve(cmd)
-        limit = None if self.runner.timeout is not None else step_timeout(argv)
+        limit = timeout
+        if limit is None and self.runner.timeout is None:
+            limit = step_timeout(argv)
         self.runner.run(argv, cwd=self.cwd(cmd.cwd), timeout=limit)
         return argv
 
-    def rerun(self, journal: backup.Journal) -> tuple[list[tuple[str, ...]], list[str]]:
+    def rerun(
+        self, journal: backup.Journal, timeout: float | None = None
+    ) -> tuple[list[tuple[str, ...]], list[str]]:
         """Best effort: run again the commands of each target that had started.
 
         A target's re-run stops at its first failing command: after a failed ``./prepare`` a
         ``docker compose down`` would take a still-running Harbor down for nothing.
+        ``timeout`` bounds each command (after SIGTERM, within the service manager's patience).
         """
         started = {c.target for c in journal.commands if c.ran}
         failed: set[str] = set()
@@ -79,7 +84,7 @@ class Commands:
             if cmd.target not in started or cmd.target in failed:
                 continue
             try:
-                done.append(self.run(cmd))
+                done.append(self.run(cmd, timeout))
             except TlsprovError as exc:
                 failed.add(cmd.target)
                 warnings.append(

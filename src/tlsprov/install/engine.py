@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+#: Seconds each command may take when re-run after Ctrl-C or SIGTERM (systemd waits 90 s).
+STOP_RERUN_TIMEOUT = 20.0
+
+
 def render_plan(install_plan: InstallPlan) -> list[str]:
     """The plan as human lines: files (with diffs), commands in order, warnings, notes."""
     from tlsprov.install.render import render_lines
@@ -223,7 +227,8 @@ def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException) -> None:
     """Roll back after ``exc``; annotate ``exc`` or raise RollbackError."""
     try:
         backup.restore(journal)
-        _, rerun_warnings = cmds.rerun(journal)
+        stopping = isinstance(exc, KeyboardInterrupt)  # SIGTERM too: be done before SIGKILL
+        _, rerun_warnings = cmds.rerun(journal, STOP_RERUN_TIMEOUT if stopping else None)
         journal.status = backup.STATUS_ROLLED_BACK
         journal.save()
     except (TlsprovError, OSError) as rb_exc:
@@ -240,3 +245,5 @@ def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException) -> None:
         exc.args = (exc.message, *exc.args[1:])
     elif isinstance(exc, Exception):
         raise InstallError(f"install failed: {exc}{suffix}") from exc
+    else:  # Ctrl-C or SIGTERM: the CLI shows the note
+        exc.add_note(f"the install in progress was rolled back ({journal.folder.name})")

@@ -324,10 +324,11 @@ def _provision(
             lock_held=True,
             labels=journal_labels(name, meta, issued=issued),
         )
-    except TlsprovError as exc:
+    except (TlsprovError, KeyboardInterrupt) as exc:  # KeyboardInterrupt: also SIGTERM
         if issued:
             _undo_lineage(store, name, meta)
-        store.log(action, hostname=name, outcome=f"failed: {exc.one_line()}")
+        why = exc.one_line() if isinstance(exc, TlsprovError) else "stopped"
+        store.log(action, hostname=name, outcome=f"failed: {why}")
         raise
     meta = _stamp(meta, action, "ok", config.install.targets)
     store.write_meta(name, meta)
