@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tlsprov.errors import RollbackError, TlsprovError
+from tlsprov.errors import InstallError, RollbackError, TlsprovError
 from tlsprov.fsops import (
     PRIVATE_DIR,
     PRIVATE_FILE,
@@ -124,6 +125,12 @@ class Journal:
                 break
             except FileExistsError:
                 now += dt.timedelta(microseconds=1)
+            except OSError as exc:  # before any file was touched
+                what = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+                raise InstallError(
+                    f"cannot create the backup folder {folder}: {what}; nothing was changed",
+                    hint="free space or fix the state folder, then run again",
+                ) from exc
         os.chmod(folder, PRIVATE_DIR)
         return cls(folder=folder, root=str(root), created=now.isoformat(), targets=list(targets))
 

@@ -183,12 +183,14 @@ def apply_install(
         journal.commands = planned
         journal.labels = dict(labels or {})
         ran_argv: list[tuple[str, ...]] = []
+        touched = False  # has a host file or folder been changed yet?
         try:
             journal.save()  # before the first backup copy: a kill from here on is undoable
             for action in changed:
                 real = ctx.root.joinpath(*action.path.parts[1:])
                 journal.record_file(action.path, real, action.write.content, action.write.secret)
             journal.save()
+            touched = True
             _make_dirs(install_plan, journal)
             _tighten_dirs(install_plan, journal)
             for action in changed:
@@ -210,7 +212,7 @@ def apply_install(
             journal.status = backup.STATUS_APPLIED
             journal.save()
         except BaseException as exc:
-            _undo(journal, cmds, exc)
+            _undo(journal, cmds, exc, touched)
             raise
     return InstallResult(
         operation="install",
@@ -223,21 +225,32 @@ def apply_install(
     )
 
 
-def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException) -> None:
-    """Roll back after ``exc``; annotate ``exc`` or raise RollbackError."""
+def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException, touched: bool) -> None:
+    """Roll back after ``exc``; annotate ``exc`` or raise RollbackError.
+
+    Only a file that could not be restored makes it a RollbackError: when every file is back
+    but the journal cannot be marked rolled back (a full state disk), the error says just that
+    (the next run's recovery finds nothing left to do).
+    """
+    original = exc.message if isinstance(exc, TlsprovError) else str(exc)
     try:
         backup.restore(journal)
-        stopping = isinstance(exc, KeyboardInterrupt)  # SIGTERM too: be done before SIGKILL
-        _, rerun_warnings = cmds.rerun(journal, STOP_RERUN_TIMEOUT if stopping else None)
-        journal.status = backup.STATUS_ROLLED_BACK
-        journal.save()
     except (TlsprovError, OSError) as rb_exc:
-        original = exc.message if isinstance(exc, TlsprovError) else str(exc)
         raise RollbackError(
             f"install failed ({original}) and rolling back failed too: {rb_exc}",
             hint=f"restore the files by hand from {journal.folder}",
         ) from exc
+    stopping = isinstance(exc, KeyboardInterrupt)  # SIGTERM too: be done before SIGKILL
+    _, rerun_warnings = cmds.rerun(journal, STOP_RERUN_TIMEOUT if stopping else None)
+    journal.status = backup.STATUS_ROLLED_BACK
+    try:
+        journal.save()
+    except (TlsprovError, OSError) as save_exc:
+        why = save_exc.message if isinstance(save_exc, TlsprovError) else str(save_exc)
+        rerun_warnings.append(f"its backup journal could not be updated: {why}")
     suffix = "; every change was rolled back"
+    if not touched:
+        rerun_warnings.insert(0, "no host file had been changed yet")
     if rerun_warnings:
         suffix += " (" + "; ".join(rerun_warnings) + ")"
     if isinstance(exc, TlsprovError):
