@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tlsprov.errors import InstallError, RollbackError
+from tlsprov.errors import InstallError, RollbackError, TlsprovError
 from tlsprov.install import backup
 from tlsprov.install.backup import default_state_dir
 from tlsprov.install.commands import Commands
@@ -81,8 +81,6 @@ def rollback_last(
 
 
 def _run_hooks(journal: backup.Journal) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    from tlsprov.errors import TlsprovError
-
     notes: list[str] = []
     warnings: list[str] = []
     for hook in _HOOKS:
@@ -100,7 +98,15 @@ def _finish_rollback(
     """Re-run the journal's commands, mark it rolled back, and describe what was done."""
     ran, cmd_warnings = cmds.rerun(journal)
     journal.status = backup.STATUS_ROLLED_BACK
-    journal.save()
+    try:
+        journal.save()
+    except (TlsprovError, OSError) as exc:  # the files are back; only the mark is missing
+        why = exc.message if isinstance(exc, TlsprovError) else str(exc)
+        raise InstallError(
+            f"every file was restored, but the backup journal {journal.folder.name} could not "
+            f"be marked rolled back ({why})",
+            hint="fix that (free space?), then run 'tlsprov rollback' again (the files are in place)",
+        ) from exc
     return InstallResult(
         operation="rollback",
         changed=bool(outcome.restored or outcome.removed),
