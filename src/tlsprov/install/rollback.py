@@ -105,7 +105,7 @@ def _finish_rollback(
         raise InstallError(
             f"every file was restored, but the backup journal {journal.folder.name} could not "
             f"be marked rolled back ({why})",
-            hint="fix that (free space?), then run 'tlsprov rollback' again (the files are in place)",
+            hint="fix that (free space?), then run 'tlsprov rollback' again (files are in place)",
         ) from exc
     return InstallResult(
         operation="rollback",
