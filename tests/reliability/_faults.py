@@ -53,6 +53,7 @@ def install_probes(spec: dict[str, Any]) -> None:
     import tlsprov.install.backup
     import tlsprov.install.engine
     import tlsprov.runner
+    from tlsprov.errors import InstallError
 
     probe = _Probe(spec)
     real_write = tlsprov.fsops.atomic_write
@@ -61,7 +62,10 @@ def install_probes(spec: dict[str, Any]) -> None:
     real_check = tlsprov.install.engine._final_check
 
     def atomic_write(path: Any, data: bytes, **kw: Any) -> None:
-        probe.step(f"write {path}")
+        try:
+            probe.step(f"write {path}")
+        except OSError as exc:  # as the real atomic_write reports an OS failure
+            raise InstallError(f"could not write {path}: {exc.strerror}") from exc
         real_write(path, data, **kw)
 
     def replace(src: Any, dst: Any, **kw: Any) -> None:
