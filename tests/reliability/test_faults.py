@@ -8,12 +8,14 @@ the steps; N covers them all, and a run with N past the last step must finish un
 
 - SIGKILL, then ``tlsprov rollback`` (docker, containerd, podman, os-trust, and all five
   targets together): the root is the complete A set again;
-- SIGKILL, then the next ``tlsprov install`` (docker + os-trust, thinned like the five-target
-  runs): it rolls the interrupted
+- SIGKILL, then the next ``tlsprov install`` (docker + os-trust, and all five targets; thinned
+  like the other five-target runs): it rolls the interrupted
   install back first, and either finishes (complete B set) or says to run again (A set);
 - an injected ``OSError`` (all five targets): exit 1 with one clear line and the A set, or
   exit 0 and the B set when only a probe with a fallback failed;
-- SIGKILL around every command of the harbor target with the rendering test ``prepare``.
+- SIGKILL around every command of the harbor target with the rendering test ``prepare``;
+- SIGKILL or an injected error at every step of ``tlsprov rollback`` itself (five targets),
+  then a second rollback: the A set.
 
 The five-target runs strike only the first and last journal saves (the manifest is rewritten
 after each new folder and before each command: the same three moments each time), to keep the
@@ -189,7 +191,7 @@ def test_kill_at_every_step_then_rollback(
     assert steps >= 10
 
 
-@pytest.mark.parametrize("targets", ["docker+os-trust"])
+@pytest.mark.parametrize("targets", ["docker+os-trust", "all"])
 def test_kill_at_every_step_then_install_again(
     targets: str, sandbox: Any, bundles: Any, cli: Any, recording_prepare: Any
 ) -> None:
