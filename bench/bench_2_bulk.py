@@ -27,6 +27,8 @@ from typing import Any
 from _common import NOT_RUN_SMOKE, Tools, find_tools, rotate, run_worker, summarize
 
 KEY_TYPES = ("ec256", "rsa2048")
+#: tlsprov's rate at least this many times trustme's, per key type
+TARGET = {"ec256": 1.1, "rsa2048": 1.0}
 VARIANTS = ("trustme", "tlsprov", "tlsprov+files")
 
 
@@ -113,8 +115,8 @@ def run(
                 {
                     "what": f"{key_type}: tlsprov / trustme rate, in memory",
                     "measured": f"{ours / theirs:.2f}× ({ours:.0f} vs {theirs:.0f}/s)",
-                    "target": "≥ 1×",
-                    "met": ours >= theirs,
+                    "target": f"≥ {TARGET[key_type]:g}×",
+                    "met": ours >= TARGET[key_type] * theirs,
                     "note": f"with files written: {files:.0f}/s",
                 }
             )
@@ -123,7 +125,7 @@ def run(
                 {
                     "what": f"{key_type}: tlsprov / trustme rate, in memory",
                     "measured": f"{ours:.0f}/s",
-                    "target": "≥ 1×",
+                    "target": f"≥ {TARGET[key_type]:g}×",
                     "met": None,
                     "note": NOT_RUN_SMOKE,
                 }

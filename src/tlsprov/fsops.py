@@ -61,6 +61,11 @@ def ensure_dir(path: Path, mode: int = 0o755) -> list[Path]:
         except FileExistsError:
             continue
         except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise InstallError(
+                    f"cannot create folder {folder}: the disk is full",
+                    hint="free space, then run again",
+                ) from exc
             raise InputError(
                 f"cannot create folder {folder}: {exc.strerror or exc}",
                 hint="choose a writable location",

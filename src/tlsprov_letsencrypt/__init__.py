@@ -27,5 +27,7 @@ def tlsprov_register_providers() -> list[ProviderSpec]:
             name="letsencrypt",
             factory=_factory,
             description="publicly trusted certificates from an ACME CA (Let's Encrypt)",
+            written_paths=("state_dir", "account_dir", "webroot"),
+            state_option="state_dir",
         )
     ]

@@ -26,5 +26,6 @@ def tlsprov_register_providers() -> list[ProviderSpec]:
             name="selfsigned",
             factory=_factory,
             description="a private CA kept in a folder (RSA-4096, SHA-512, strict-clean)",
+            written_paths=("ca_dir",),
         )
     ]

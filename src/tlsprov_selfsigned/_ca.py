@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -10,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
-from tlsprov.fsops import atomic_write, refuse_symlinks, write_private
+from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir, refuse_symlinks, write_private
 from tlsprov.models import KeyType
 from tlsprov.pki.x509 import (
     cert_to_pem,
@@ -36,6 +38,7 @@ __all__ = [
     "CertificateAuthority",
     "build_ca",
     "ca_files",
+    "ca_lock",
     "check_signing_key",
     "crypto_errors",
     "load_ca",
@@ -47,6 +50,7 @@ __all__ = [
 CA_KEY = "ca.key"
 CA_CRT = "ca.crt"
 CLOCK_SKEW = dt.timedelta(minutes=1)
+CA_LOCK_TIMEOUT = 120.0  # seconds another run may take to create the CA
 _WEAK_HASHES = {"md5", "sha1", "sha224"}
 
 
@@ -109,6 +113,39 @@ def crypto_errors(what: str) -> Iterator[None]:
 def ca_files(ca_dir: Path) -> tuple[Path, Path]:
     """Return the paths of ``ca.key`` and ``ca.crt`` in ``ca_dir``."""
     return ca_dir / CA_KEY, ca_dir / CA_CRT
+
+
+@contextmanager
+def ca_lock(ca_dir: Path, *, timeout: float = CA_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold an exclusive lock on ``ca_dir`` (created 0700 if missing) while a CA is created.
+
+    The lock is ``flock`` on the folder itself, so no lock file is left behind and a killed
+    holder releases it. A second run waits up to ``timeout`` seconds, then fails.
+
+    Raises:
+        InputError: the folder cannot be created or locked, or another run kept it too long.
+    """
+    import fcntl
+
+    refuse_symlinks(ca_dir)
+    ensure_dir(ca_dir, PRIVATE_DIR)
+    fd = os.open(ca_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise InputError(
+                        f"another run has been creating the CA in {ca_dir} for {timeout:g} s",
+                        hint="wait for it to finish, then run again",
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def signature_hash(

@@ -18,6 +18,7 @@ from tlsprov_selfsigned._ca import (
     CertificateAuthority,
     build_ca,
     ca_files,
+    ca_lock,
     load_ca,
     write_ca,
 )
@@ -212,9 +213,9 @@ class SelfSignedProvider:
             )
         return passphrase
 
-    def _create(self) -> CertificateAuthority:
+    def _create(self, passphrase: bytes | None) -> CertificateAuthority:
+        """Build and write a CA; the caller holds :func:`ca_lock` and resolved the passphrase."""
         o = self.options
-        passphrase = self._passphrase()  # resolve (and fail) before anything is written
         ca = build_ca(o.subject or _default_subject(), o.key_type, o.days)
         write_ca(o.ca_dir, ca, passphrase)
         log.info("created a new CA in %s", o.ca_dir)
@@ -224,28 +225,49 @@ class SelfSignedProvider:
     def _ca(self) -> CertificateAuthority:
         key_path, crt_path = self._files
         try:
-            # Bulk issuance reuses the loaded CA while its files are unchanged on disk.
-            stamp = tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
-                          (os.stat(key_path), os.stat(crt_path)))  # fmt: skip
+            stamp = self._stamp()
         except FileNotFoundError:
             pass
         else:
-            if self._cached is None or self._cached[0] != stamp:
-                self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
-            return self._cached[1]
-        has_key, has_crt = key_path.exists(), crt_path.exists()
-        if has_key or has_crt:
-            present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
-            raise InputError(
-                f"{present} exists but {missing} does not",
-                hint=f"restore {missing.name}, or replace the CA with 'tlsprov ca init --force'",
-            )
-        if not self.options.create_ca:
+            return self._load(stamp)
+        if not self.options.create_ca and not (key_path.exists() or crt_path.exists()):
             raise InputError(
                 f"there is no CA in {self.options.ca_dir}",
                 hint="create one with 'tlsprov ca init' or set create_ca = true",
             )
-        return self._create()
+        passphrase = self._passphrase()  # resolve (and fail) before anything is written
+        with ca_lock(self.options.ca_dir):  # another run may be creating it right now
+            has_key, has_crt = key_path.exists(), crt_path.exists()
+            if has_key and has_crt:
+                return self._load()
+            if has_key or has_crt:
+                present, missing = (key_path, crt_path) if has_key else (crt_path, key_path)
+                raise InputError(
+                    f"{present} exists but {missing} does not",
+                    hint=f"restore {missing.name}, or replace the CA with "
+                    "'tlsprov ca init --force'",
+                )
+            return self._create(passphrase)
+
+    def _stamp(self) -> tuple[tuple[int, int, int], ...]:
+        """What identifies the CA files on disk (two stat calls, no other I/O)."""
+        return tuple((st.st_mtime_ns, st.st_size, st.st_ino) for st in
+                     (os.stat(self._files[0]), os.stat(self._files[1])))  # fmt: skip
+
+    def _load(self, stamp: tuple[tuple[int, int, int], ...] | None = None) -> CertificateAuthority:
+        """The CA on disk; bulk issuance reuses it while its files are unchanged."""
+        stamp = stamp or self._stamp()
+        if self._cached is None or self._cached[0] != stamp:
+            self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
+        return self._cached[1]
+
+    def preflight(self) -> None:
+        """Resolve the passphrase now (``provision`` calls this before its lock).
+
+        Raises:
+            ConfigError: the passphrase variable is unset or its file unreadable.
+        """
+        self._passphrase()
 
     def issue(self, request: CertificateRequest) -> IssuedBundle:
         """Issue a certificate for ``request``, creating the CA first if allowed and missing.
@@ -274,11 +296,14 @@ class SelfSignedProvider:
         """
         self.ca_created = False
         key_path, crt_path = ca_files(self.options.ca_dir)
-        if (key_path.exists() or crt_path.exists()) and not (force or self.options.force):
-            raise InputError(
-                f"a CA already exists in {self.options.ca_dir}", hint="pass --force to replace it"
-            )
-        ca = self._create()
+        passphrase = self._passphrase()  # resolve (and fail) before anything is written
+        with ca_lock(self.options.ca_dir):  # two runs at once: the second finds the first's CA
+            if (key_path.exists() or crt_path.exists()) and not (force or self.options.force):
+                raise InputError(
+                    f"a CA already exists in {self.options.ca_dir}",
+                    hint="pass --force to replace it",
+                )
+            ca = self._create(passphrase)
         return CAInfo(
             ca_key=key_path,
             ca_crt=crt_path,

@@ -200,8 +200,8 @@ def test_provision_dry_run_touches_nothing_and_rollback_restores(
 ) -> None:
     box = sandbox("debian")
     port = S.free_port()
-    ca_dir = tmp_path / "ca"
-    config = _config(box, port, ca_dir)
+    config = _config(box, port, Path("/var/lib/tlsprov/ca"))  # in the state folder, in the root
+    ca_dir = box.path("/var/lib/tlsprov/ca")
     before = box.snapshot()
     dry = box.tlsprov("provision", "--config", str(config), "--dry-run")
     assert dry.returncode == 0, S.describe(dry)

@@ -9,7 +9,7 @@ Used two ways:
 A *step* is one of: an ``atomic_write`` call (before the temp file exists; this covers the
 target files, every backup copy and every journal save), the moment after a temp file was
 fsynced and just before ``os.replace``, the moment right after ``os.replace``, a command about
-to run / just finished (``subprocess.run``), and the final check about to run / just done.
+to run / just finished (``tlsprov.runner._execute``), and the final check about to run / just done.
 Every step is appended as one JSON line to ``spec["events"]`` so a test can say where it
 struck. At step ``spec["n"]`` the process kills itself with SIGKILL (``kind="kill"``) or the
 step raises ``OSError`` (``kind="raise"``); ``n=0`` only records.
@@ -21,7 +21,6 @@ import errno
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -49,19 +48,24 @@ class _Probe:
 
 
 def install_probes(spec: dict[str, Any]) -> None:
-    """Wrap ``atomic_write``, ``os.replace``, ``subprocess.run`` and the final check."""
+    """Wrap ``atomic_write``, ``os.replace``, the runner's ``_execute`` and the final check."""
     import tlsprov.fsops
     import tlsprov.install.backup
     import tlsprov.install.engine
+    import tlsprov.runner
+    from tlsprov.errors import InstallError
 
     probe = _Probe(spec)
     real_write = tlsprov.fsops.atomic_write
     real_replace = os.replace
-    real_run = subprocess.run
+    real_run = tlsprov.runner._execute
     real_check = tlsprov.install.engine._final_check
 
     def atomic_write(path: Any, data: bytes, **kw: Any) -> None:
-        probe.step(f"write {path}")
+        try:
+            probe.step(f"write {path}")
+        except OSError as exc:  # as the real atomic_write reports an OS failure
+            raise InstallError(f"could not write {path}: {exc.strerror}") from exc
         real_write(path, data, **kw)
 
     def replace(src: Any, dst: Any, **kw: Any) -> None:
@@ -85,7 +89,7 @@ def install_probes(spec: dict[str, Any]) -> None:
     for module in (tlsprov.fsops, tlsprov.install.backup, tlsprov.install.engine):
         module.atomic_write = patched  # type: ignore[attr-defined]
     os.replace = replace  # type: ignore[assignment]
-    subprocess.run = run  # type: ignore[assignment]
+    tlsprov.runner._execute = run  # type: ignore[attr-defined]
     tlsprov.install.engine._final_check = final_check  # type: ignore[attr-defined]
 
 

@@ -44,6 +44,7 @@ _load("tlsprov_e2e_servers", E2E / "_servers.py")
 S = _load("tlsprov_e2e_support", E2E / "_support.py")
 F = _load("tlsprov_reliability_faults", HERE / "_faults.py")
 _load("tlsprov_reliability_badacme", HERE / "_badacme.py")
+_load("tlsprov_reliability_configs", HERE / "_configs.py")
 
 FORK_TIMEOUT = 60.0
 

@@ -121,6 +121,7 @@ CASES: list[tuple[str, Build, str]] = [
     ),
     ("cli-unknown-target", lambda w: w.install(targets="harbor,nginx"), "nginx"),
     ("cli-empty-targets", lambda w: w.install(targets=","), "--targets is empty"),
+    ("cli-targets-empty-string", lambda w: w.install(targets=""), "--targets is empty"),
     ("cli-bad-host", lambda w: [*w.install(), "--host", "harbor test!"], "harbor test!"),
     (
         "cli-root-missing",
@@ -275,6 +276,13 @@ CASES: list[tuple[str, Build, str]] = [
         "none.toml",
     ),
     ("config-no-harbor", lambda w: w.config(w.good_config(harbor="")), "harbor"),
+    (
+        "config-targets-empty",
+        lambda w: w.config(
+            w.good_config(install=f'root = "{w.root}"\ntargets = []\nverify = false')
+        ),
+        "install.targets",
+    ),
     (
         "config-hostname-number",
         lambda w: w.config(w.good_config(harbor="hostname = 42\nhttps_port = 8443")),

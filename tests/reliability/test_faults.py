@@ -8,12 +8,14 @@ the steps; N covers them all, and a run with N past the last step must finish un
 
 - SIGKILL, then ``tlsprov rollback`` (docker, containerd, podman, os-trust, and all five
   targets together): the root is the complete A set again;
-- SIGKILL, then the next ``tlsprov install`` (docker + os-trust, thinned like the five-target
-  runs): it rolls the interrupted
+- SIGKILL, then the next ``tlsprov install`` (docker + os-trust, and all five targets; thinned
+  like the other five-target runs): it rolls the interrupted
   install back first, and either finishes (complete B set) or says to run again (A set);
 - an injected ``OSError`` (all five targets): exit 1 with one clear line and the A set, or
   exit 0 and the B set when only a probe with a fallback failed;
-- SIGKILL around every command of the harbor target with the rendering test ``prepare``.
+- SIGKILL around every command of the harbor target with the rendering test ``prepare``;
+- SIGKILL or an injected error at every step of ``tlsprov rollback`` itself (five targets),
+  then a second rollback: the A set.
 
 The five-target runs strike only the first and last journal saves (the manifest is rewritten
 after each new folder and before each command: the same three moments each time), to keep the
@@ -189,7 +191,7 @@ def test_kill_at_every_step_then_rollback(
     assert steps >= 10
 
 
-@pytest.mark.parametrize("targets", ["docker+os-trust"])
+@pytest.mark.parametrize("targets", ["docker+os-trust", "all"])
 def test_kill_at_every_step_then_install_again(
     targets: str, sandbox: Any, bundles: Any, cli: Any, recording_prepare: Any
 ) -> None:
@@ -315,3 +317,49 @@ def test_dry_run_and_recover_interrupted_after_a_kill(sandbox: Any, bundles: Any
     assert scenario.which() == "old"
     assert recover_interrupted(scenario.box.root, runner=runner) is None
     assert default_state_dir(scenario.box.root).is_dir()
+
+
+def _b_journal_rolled_back(scenario: Scenario) -> bool:
+    backups = scenario.box.root / "var" / "lib" / "tlsprov" / "backups"
+    newest = sorted(p for p in backups.iterdir() if (p / "manifest.json").is_file())[-1]
+    status: str = json.loads((newest / "manifest.json").read_text())["status"]
+    return status == "rolled-back"
+
+
+@pytest.mark.parametrize("kind", ["kill", "raise"])
+def test_fault_at_every_step_of_a_rollback(
+    kind: str, sandbox: Any, bundles: Any, cli: Any, recording_prepare: Any
+) -> None:
+    """``tlsprov rollback`` of the five-target B install, killed or failing at each of its
+    steps (restored files, renames, re-run commands, the journal): a second rollback (unless
+    the first had finished) ends at the A set."""
+    scenario = Scenario(
+        sandbox(), bundles, TARGETS["all"], cli, recording_prepare=recording_prepare
+    )
+    rollback = ["rollback", "--root", str(scenario.box.root)]
+
+    def install_b() -> None:
+        done = scenario.run(scenario.install_b)
+        assert done.code == 0 and scenario.which() == "new", done.describe()
+
+    install_b()
+    probe = scenario.run(rollback, {"n": 0, "kind": kind})
+    assert probe.code == 0 and scenario.which() == "old", probe.describe()
+    steps = [_kind(e["step"]) for e in probe.events]
+    assert len(steps) >= 20, steps
+    for n in range(1, len(steps) + 1):
+        install_b()
+        faulted = scenario.run(rollback, {"n": n, "kind": kind})
+        where = faulted.hit["step"] if faulted.hit else None
+        assert where is not None and _kind(where) == steps[n - 1], faulted.describe()
+        assert "Traceback" not in faulted.stderr, faulted.describe()
+        if kind == "kill":
+            assert faulted.signal == 9, faulted.describe()
+        elif faulted.code != 0:
+            assert faulted.code == 1, faulted.describe()
+            assert len(_one_line_error(faulted.stderr)) == 1, faulted.describe()
+            assert "internal error" not in faulted.stderr, faulted.describe()
+        if not _b_journal_rolled_back(scenario):
+            again = scenario.run(rollback)
+            assert again.code == 0, f"{where}\n{again.describe()}"
+        assert scenario.which() == "old", f"{kind} at {where}: {scenario.which()}"

@@ -83,7 +83,7 @@ def test_every_cli_path_writes_private_keys(
         account / "account.key",
         box.root / "data" / "cert" / f"{H.HOST}.key",
         certs_d / "client.key",
-        work / "demo" / "ca" / "ca.key",
+        work / "demo" / "root" / "etc" / "tlsprov" / "ca" / "ca.key",
         work / "demo" / "root" / "data" / "cert" / f"{H.HOST}.key",
         work / "demo" / "root" / "var" / "lib" / "tlsprov" / "live" / H.HOST / f"{H.HOST}.key",
         *backup_keys,
@@ -123,11 +123,11 @@ def test_lineage_live_and_archive_keys_are_private(umask: int, tmp_path: Path) -
 def test_provision_and_renew_write_private_keys(umask: int, make_sandbox: Any) -> None:
     box = make_sandbox()
     config = box.base / "tlsprov.toml"
-    ca_dir = box.base / "ca"
+    ca_dir = box.root / "etc" / "tlsprov" / "ca"  # the host's /etc/tlsprov/ca, in the sandbox
     config.write_text(
         f'[harbor]\nhostname = "{H.HOST}"\nhttps_port = {H.PORT}\nalt_names = ["127.0.0.1"]\n'
         f'install_dir = "/opt/harbor"\n[provider]\nname = "selfsigned"\n'
-        f'[provider.selfsigned]\nca_dir = "{ca_dir}"\nkey_type = "ec256"\n'
+        f'[provider.selfsigned]\nca_dir = "/etc/tlsprov/ca"\nkey_type = "ec256"\n'
         f'[install]\nroot = "{box.root}"\ntargets = ["harbor", "docker"]\nverify = false\n',
         encoding="utf-8",
     )

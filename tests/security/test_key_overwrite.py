@@ -143,3 +143,21 @@ def test_the_provider_writes_the_account_key_only_when_it_made_it() -> None:
     others = [p.name for p in package.glob("*.py") if p != Path(client.__file__)]
     for name in others:
         assert "write_private" not in (package / name).read_text(), name
+
+
+def test_issue_never_replaces_a_key_without_force(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    out = tmp_path / "out"
+    issue = ["issue", "a.harbor.test", "--ca-dir", str(tmp_path / "ca"), "--out", str(out)]
+    assert H.run_cli([*issue, "--key-type", "ec256"], env).returncode == 0, "first issue"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    again = H.run_cli([*issue, "--key-type", "ec256"], env)
+    assert again.returncode == 2, again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1, again.stderr
+    assert "already exists" in again.stderr and "--force" in again.stderr, again.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    forced = H.run_cli([*issue, "--key-type", "ec256", "--force"], env)
+    assert forced.returncode == 0, forced.stderr
+    assert (out / "a.harbor.test.key").read_bytes() != before["a.harbor.test.key"]

@@ -200,12 +200,13 @@ def test_provision_refuses_a_linked_state_lineage(
     config.write_text(
         f'[harbor]\nhostname = "{H.HOST}"\nhttps_port = {H.PORT}\ninstall_dir = "/opt/harbor"\n'
         f'[provider]\nname = "selfsigned"\n[provider.selfsigned]\n'
-        f'ca_dir = "{box.base / "ca"}"\nkey_type = "ec256"\n'
+        f'ca_dir = "/etc/tlsprov/ca"\nkey_type = "ec256"\n'
         f'[install]\nroot = "{box.root}"\ntargets = ["harbor", "docker"]\nverify = false\n',
         encoding="utf-8",
     )
     made = H.run_cli(
-        ["ca", "init", "--ca-dir", str(box.base / "ca"), "--key-type", "ec256"], box.env
+        ["ca", "init", "--ca-dir", str(box.path("/etc/tlsprov/ca")), "--key-type", "ec256"],
+        box.env,
     )
     assert made.returncode == 0, made.stderr
     before_root, before_outside = tree_snapshot(box.root), tree_snapshot(outside)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -141,9 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     module = importlib.import_module(f"tlsprov.cli.{args.command.replace('-', '_')}_cmd")
+    from tlsprov.runner import on_sigterm
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         return _run_guarded(module, args, out)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         import logging
 
         logging.getLogger("tlsprov").removeHandler(handler)
@@ -187,9 +192,14 @@ def _run_guarded(module: object, args: argparse.Namespace, out: Output) -> int:
             traceback.print_exception(exc.__cause__, file=sys.stderr)
         out.fail(exc.one_line(), code=exc.exit_code)
         return exc.exit_code
-    except KeyboardInterrupt:
-        out.fail("interrupted", code=130)
-        return 130
+    except KeyboardInterrupt as exc:
+        from tlsprov.runner import Terminated
+
+        code = 143 if isinstance(exc, Terminated) else 130
+        what = "stopped by SIGTERM" if code == 143 else "interrupted"
+        notes = "; ".join(getattr(exc, "__notes__", ()))
+        out.fail(f"{what}; {notes}" if notes else what, code=code)
+        return code
     except Exception as exc:  # a bug, not a user error: say so in one line
         if args.verbose:
             raise

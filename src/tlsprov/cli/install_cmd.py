@@ -103,9 +103,27 @@ def add_parser(sub: Any) -> None:
         metavar="S",
         help="wait this long for another run's lock",
     )
+    p.add_argument(
+        "--command-timeout",
+        type=_positive_seconds,
+        metavar="S",
+        help="kill any command that runs longer (default: per step, 300-900 s)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     add_target_option_argument(p)
     add_json(p)
+
+
+def _positive_seconds(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of seconds")
+    return value
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -131,14 +149,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if args.client_bundle is not None and not args.client_only:
         out.warn("--client-bundle is meant for client hosts; installing it anyway")
     default = CLIENT_TARGETS if args.client_only else DEFAULT_TARGETS
-    targets = [t.strip() for t in (args.targets or default).split(",") if t.strip()]
+    given = default if args.targets is None else args.targets  # '' is empty, not the default
+    targets = [t.strip() for t in given.split(",") if t.strip()]
     if not targets:
         raise InputError("--targets is empty", hint=f"pass e.g. --targets {DEFAULT_TARGETS}")
     if not args.root.is_dir():
         raise InputError(f"the root {args.root} is not a folder", hint="pass an existing --root")
     bundle = read_bundle(args.bundle)
     client = read_bundle(args.client_bundle) if args.client_bundle is not None else None
-    runner = CommandRunner()
+    runner = CommandRunner(timeout=args.command_timeout)
     context = InstallContext(
         root=args.root.resolve(),
         host=host,
@@ -156,7 +175,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
             context.root, args.state_dir, runner=runner, lock_timeout=args.lock_timeout
         )
         if recovered is not None:
-            out.warn(f"rolled back an interrupted install first ({recovered.notes[0]})")
+            for line in (*recovered.notes, *recovered.warnings):
+                out.warn(line)
     install_plan = plan_install(
         bundle,
         context,

@@ -47,11 +47,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--key-type", metavar="T", help="rsa2048|rsa3072|rsa4096|ec256|ec384|ed25519")
     p.add_argument("--days", type=days_arg, metavar="N", help="validity in days")
     add_option_argument(p)
+    p.add_argument("--force", action="store_true", help="replace a key already in the folder")
     add_acme_arguments(p)
     add_json(p)
 
 
-def _check_out_dir(out_dir: Path, files: dict[str, Path]) -> None:
+def _check_out_dir(out_dir: Path, files: dict[str, Path], force: bool = False) -> None:
     """Refuse an output folder that cannot take the bundle, before anything is issued."""
     from tlsprov.errors import InputError
     from tlsprov.fsops import refuse_symlinks
@@ -71,6 +72,11 @@ def _check_out_dir(out_dir: Path, files: dict[str, Path]) -> None:
         refuse_symlinks(path)
         if path.exists() and not path.is_file():
             raise InputError(f"{path} exists and is not a file", hint="move it away first")
+    if files["key"].exists() and not force:
+        raise InputError(
+            f"{files['key']} already exists",
+            hint="pass --force to replace it, or choose another --out",
+        )
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
@@ -93,7 +99,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
     )
     out_dir: Path = args.out if args.out is not None else Path.cwd()
     files = bundle_files(out_dir, request.primary_name)
-    _check_out_dir(out_dir, files)
+    _check_out_dir(out_dir, files, args.force)
 
     name = args.provider or DEFAULT_PROVIDER
     options = {**ca_options(args, name), **acme_options(args), **dict(args.plugin_options)}

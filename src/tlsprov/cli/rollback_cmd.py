@@ -38,6 +38,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, out: Output) -> int:
     """Roll back and print what was restored."""
+    import tlsprov.lifecycle.lineage  # noqa: F401  (registers the lineage's rollback hook)
     from tlsprov.install.rollback import rollback_last
 
     result = rollback_last(args.root.resolve(), args.state_dir, lock_timeout=args.lock_timeout)

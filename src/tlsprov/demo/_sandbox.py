@@ -54,8 +54,8 @@ class Sandbox:
 
     @property
     def ca_dir(self) -> Path:
-        """The private CA (kept between runs)."""
-        return self.dir / "ca"
+        """The private CA (kept between runs), inside the root like everything tlsprov writes."""
+        return self.root / "etc" / "tlsprov" / "ca"
 
     def environment(self) -> dict[str, str]:
         """Extra environment for the commands tlsprov runs."""

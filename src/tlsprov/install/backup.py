@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tlsprov.errors import RollbackError, TlsprovError
+from tlsprov.errors import InstallError, RollbackError, TlsprovError
 from tlsprov.fsops import (
     PRIVATE_DIR,
     PRIVATE_FILE,
@@ -95,7 +96,11 @@ class JournalCommand:
 
 @dataclass(slots=True, kw_only=True)
 class Journal:
-    """The manifest of one install, kept in ``folder / manifest.json``."""
+    """The manifest of one install, kept in ``folder / manifest.json``.
+
+    ``labels`` are notes of the caller's (``provision`` names the lineage version it
+    installed), read back by the rollback hooks of :mod:`tlsprov.install.rollback`.
+    """
 
     folder: Path
     root: str
@@ -104,7 +109,9 @@ class Journal:
     targets: list[str] = field(default_factory=list)
     files: list[JournalFile] = field(default_factory=list)
     created_dirs: list[JournalDir] = field(default_factory=list)
+    tightened_dirs: list[JournalDir] = field(default_factory=list)
     commands: list[JournalCommand] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, state_dir: Path, root: Path, targets: Sequence[str]) -> Journal:
@@ -120,6 +127,12 @@ class Journal:
                 break
             except FileExistsError:
                 now += dt.timedelta(microseconds=1)
+            except OSError as exc:  # before any file was touched
+                what = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+                raise InstallError(
+                    f"cannot create the backup folder {folder}: {what}; nothing was changed",
+                    hint="free space or fix the state folder, then run again",
+                ) from exc
         os.chmod(folder, PRIVATE_DIR)
         return cls(folder=folder, root=str(root), created=now.isoformat(), targets=list(targets))
 
@@ -140,7 +153,9 @@ class Journal:
                 targets=list(data.get("targets", [])),
                 files=[JournalFile(**f) for f in data.get("files", [])],
                 created_dirs=[JournalDir(**d) for d in data.get("created_dirs", [])],
+                tightened_dirs=[JournalDir(**d) for d in data.get("tightened_dirs", [])],
                 commands=[JournalCommand(**c) for c in data.get("commands", [])],
+                labels={str(k): str(v) for k, v in data.get("labels", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RollbackError(
@@ -158,7 +173,9 @@ class Journal:
             "targets": self.targets,
             "files": [asdict(f) for f in self.files],
             "created_dirs": [asdict(d) for d in self.created_dirs],
+            "tightened_dirs": [asdict(d) for d in self.tightened_dirs],
             "commands": [asdict(c) for c in self.commands],
+            "labels": self.labels,
         }
 
     def save(self) -> None:
@@ -214,33 +231,80 @@ def _holds(real: Path, data: bytes, mode: int, owner: tuple[int, int] | None) ->
         return False
 
 
+KEPT = "changed-after-install"
+
+
+def _read_backups(journal: Journal) -> dict[int, bytes]:
+    """Every backup copy the restore needs, read before the first file is touched.
+
+    Raises:
+        RollbackError: a copy is missing or unreadable; nothing was changed.
+    """
+    copies: dict[int, bytes] = {}
+    missing: list[str] = []
+    for index, entry in enumerate(journal.files):
+        if not entry.existed or entry.backup is None:
+            continue
+        copy = journal.folder / "files" / entry.backup
+        try:
+            copies[index] = copy.read_bytes()
+        except OSError as exc:
+            missing.append(f"{entry.path} ({copy}: {exc.strerror or exc})")
+    if missing:
+        raise RollbackError(
+            "cannot roll back: the backup of " + "; ".join(missing) + " is missing or "
+            "unreadable; nothing was changed",
+            hint=f"put the missing copy back into {journal.folder / 'files'}, or restore by hand",
+        )
+    return copies
+
+
+def _keep_edit(journal: Journal, entry: JournalFile, real: Path, backup: bytes | None) -> str:
+    """Copy a file edited after the install into the backup folder; the warning to show."""
+    if real.is_symlink() or not real.is_file():
+        return ""
+    data = real.read_bytes()
+    if not entry.new_sha256 or sha256(data) == entry.new_sha256 or data == backup:
+        return ""  # as the install left it, or already restored by an earlier rollback
+    kept = journal.folder / KEPT / entry.path.lstrip("/")
+    if not kept.exists():  # never overwrite the edit an earlier, failed rollback kept
+        atomic_write(kept, data, mode=PRIVATE_FILE, dir_mode=PRIVATE_DIR)
+    return f"{entry.path} changed after the install; your version is kept as {kept}"
+
+
 def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
     """Put back every file of ``journal`` byte for byte; remove what the install created.
 
+    Every backup copy is read first: when one is missing nothing is touched.
+
     Args:
         journal: the install to undo.
-        check_changed: warn about files that differ from what a completed install wrote.
+        check_changed: keep (in the backup folder, with a warning) files that differ from what
+            a completed install wrote, before they are restored or removed.
 
     Raises:
-        RollbackError: a file could not be restored (the others are still attempted).
+        RollbackError: a backup copy is missing (nothing changed), or a file could not be
+            restored (the others are still attempted).
     """
     root = Path(journal.root)
+    copies = _read_backups(journal)
     restored: list[str] = []
     removed: list[str] = []
     warnings: list[str] = []
     failures: list[str] = []
-    for entry in reversed(journal.files):
+    for index in reversed(range(len(journal.files))):
+        entry = journal.files[index]
         real = _join(root, entry.path)
         for tmp in stray_temp_files(real):  # left by an install killed mid-write
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        if check_changed and entry.new_sha256 and journal.status == STATUS_APPLIED:
-            with contextlib.suppress(OSError):
-                if not real.is_symlink() and sha256(real.read_bytes()) != entry.new_sha256:
-                    warnings.append(f"{entry.path} changed after the install; restored anyway")
         try:
-            if entry.existed and entry.backup is not None:
-                data = (journal.folder / "files" / entry.backup).read_bytes()
+            if check_changed and journal.status == STATUS_APPLIED:
+                kept = _keep_edit(journal, entry, real, copies.get(index))
+                if kept:
+                    warnings.append(kept)
+            if index in copies:
+                data = copies[index]
                 owner = None
                 if entry.uid is not None and entry.gid is not None and os.geteuid() == 0:
                     owner = (entry.uid, entry.gid)
@@ -263,6 +327,13 @@ def restore(journal: Journal, *, check_changed: bool = False) -> RestoreOutcome:
             pass
         except OSError:
             warnings.append(f"kept the folder {folder.path}: it holds files tlsprov did not write")
+    for folder in reversed(journal.tightened_dirs):  # made 0700 for a key: the old mode back
+        real = _join(root, folder.path)
+        try:
+            if folder.mode is not None and real.is_dir() and not real.is_symlink():
+                os.chmod(real, folder.mode)
+        except OSError as exc:
+            failures.append(f"the mode of {folder.path}: {exc.strerror or exc}")
     if failures:
         raise RollbackError(
             "could not restore " + "; ".join(failures),

@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+#: Seconds each command may take when re-run after Ctrl-C or SIGTERM (systemd waits 90 s).
+STOP_RERUN_TIMEOUT = 20.0
+
+
 def render_plan(install_plan: InstallPlan) -> list[str]:
     """The plan as human lines: files (with diffs), commands in order, warnings, notes."""
     from tlsprov.install.render import render_lines
@@ -65,6 +69,19 @@ def _make_dirs(install_plan: InstallPlan, journal: backup.Journal) -> None:
             os.chmod(real, mode)
         except OSError as exc:
             raise InstallError(f"could not create {real}: {exc.strerror}") from exc
+
+
+def _tighten_dirs(install_plan: InstallPlan, journal: backup.Journal) -> None:
+    """Make existing folders that will hold a key 0700, noting their old mode first."""
+    root = install_plan.context.root
+    for host_dir, mode in install_plan.tighten_dirs:
+        journal.tightened_dirs.append(backup.JournalDir(path=str(host_dir), mode=mode))
+        journal.save()
+        real = root.joinpath(*host_dir.parts[1:])
+        try:
+            os.chmod(real, 0o700)
+        except OSError as exc:
+            raise InstallError(f"could not make {real} private: {exc.strerror}") from exc
 
 
 def _owner(action: FileAction) -> tuple[int, int] | None:
@@ -101,6 +118,7 @@ def apply_install(
     lock_timeout: float = 0.0,
     final_check: Callable[[], None] | None = None,
     lock_held: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> InstallResult:
     """Apply a plan: back up, write atomically, run commands, check; roll back on failure.
 
@@ -112,6 +130,7 @@ def apply_install(
         lock_timeout: seconds to wait for another run's lock.
         final_check: called after the files are re-read; raise to roll back.
         lock_held: the caller already holds the state folder's lock (``provision``).
+        labels: kept in the journal for the rollback hooks (see ``install.rollback``).
 
     Raises:
         LockedError: another run holds the lock.
@@ -151,7 +170,7 @@ def apply_install(
         _recheck(install_plan)
         changed = [a for a in install_plan.actions if a.changed]
         planned = [journal_command(t, s) for t, s in install_plan.commands()]
-        if not changed:
+        if not changed and not install_plan.tighten_dirs:
             ran = [argv for c in planned if (argv := cmds.run(c)) is not None]
             return InstallResult(
                 operation="install",
@@ -162,14 +181,18 @@ def apply_install(
             )
         journal = backup.Journal.create(state, ctx.root, [p.target for p in install_plan.plans])
         journal.commands = planned
+        journal.labels = dict(labels or {})
         ran_argv: list[tuple[str, ...]] = []
+        touched = False  # has a host file or folder been changed yet?
         try:
             journal.save()  # before the first backup copy: a kill from here on is undoable
             for action in changed:
                 real = ctx.root.joinpath(*action.path.parts[1:])
                 journal.record_file(action.path, real, action.write.content, action.write.secret)
             journal.save()
+            touched = True
             _make_dirs(install_plan, journal)
+            _tighten_dirs(install_plan, journal)
             for action in changed:
                 real = ctx.root.joinpath(*action.path.parts[1:])
                 atomic_write(
@@ -190,7 +213,7 @@ def apply_install(
             journal.status = backup.STATUS_APPLIED
             journal.save()
         except BaseException as exc:
-            _undo(journal, cmds, exc)
+            _undo(journal, cmds, exc, touched)
             raise
     return InstallResult(
         operation="install",
@@ -203,20 +226,32 @@ def apply_install(
     )
 
 
-def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException) -> None:
-    """Roll back after ``exc``; annotate ``exc`` or raise RollbackError."""
+def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException, touched: bool) -> None:
+    """Roll back after ``exc``; annotate ``exc`` or raise RollbackError.
+
+    Only a file that could not be restored makes it a RollbackError: when every file is back
+    but the journal cannot be marked rolled back (a full state disk), the error says just that
+    (the next run's recovery finds nothing left to do).
+    """
+    original = exc.message if isinstance(exc, TlsprovError) else str(exc)
     try:
         backup.restore(journal)
-        _, rerun_warnings = cmds.rerun(journal)
-        journal.status = backup.STATUS_ROLLED_BACK
-        journal.save()
     except (TlsprovError, OSError) as rb_exc:
-        original = exc.message if isinstance(exc, TlsprovError) else str(exc)
         raise RollbackError(
             f"install failed ({original}) and rolling back failed too: {rb_exc}",
             hint=f"restore the files by hand from {journal.folder}",
         ) from exc
+    stopping = isinstance(exc, KeyboardInterrupt)  # SIGTERM too: be done before SIGKILL
+    _, rerun_warnings = cmds.rerun(journal, STOP_RERUN_TIMEOUT if stopping else None)
+    journal.status = backup.STATUS_ROLLED_BACK
+    try:
+        journal.save()
+    except (TlsprovError, OSError) as save_exc:
+        why = save_exc.message if isinstance(save_exc, TlsprovError) else str(save_exc)
+        rerun_warnings.append(f"its backup journal could not be updated: {why}")
     suffix = "; every change was rolled back"
+    if not touched:
+        rerun_warnings.insert(0, "no host file had been changed yet")
     if rerun_warnings:
         suffix += " (" + "; ".join(rerun_warnings) + ")"
     if isinstance(exc, TlsprovError):
@@ -224,3 +259,5 @@ def _undo(journal: backup.Journal, cmds: Commands, exc: BaseException) -> None:
         exc.args = (exc.message, *exc.args[1:])
     elif isinstance(exc, Exception):
         raise InstallError(f"install failed: {exc}{suffix}") from exc
+    else:  # Ctrl-C or SIGTERM: the CLI shows the note
+        exc.add_note(f"the install in progress was rolled back ({journal.folder.name})")

@@ -72,9 +72,10 @@ def hold_lock(state_dir: Path, *, timeout: float = 0.0) -> Iterator[Path]:
                         hint="wait for it to finish and run again",
                     ) from None
                 time.sleep(_POLL)
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with contextlib.suppress(OSError):  # the pid only names the holder: a full disk is ok
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
         try:
             yield path
         finally:

@@ -73,6 +73,8 @@ class InstallPlan:
         notes: target notes.
         new_dirs: folders to create, outermost first, with their modes (0700 for a folder
             that will hold a private key, else the write's ``dir_mode``; 0755 above that).
+        tighten_dirs: existing folders that will hold a private key but are open to others,
+            with their current mode: the install makes them 0700 (rollback restores the mode).
     """
 
     context: InstallContext
@@ -81,11 +83,12 @@ class InstallPlan:
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     new_dirs: tuple[tuple[PurePosixPath, int], ...] = ()
+    tighten_dirs: tuple[tuple[PurePosixPath, int], ...] = ()
 
     @property
     def changed(self) -> bool:
-        """True when at least one file will be created or replaced."""
-        return any(a.changed for a in self.actions)
+        """True when a file will be created or replaced, or a key's folder tightened."""
+        return any(a.changed for a in self.actions) or bool(self.tighten_dirs)
 
     @property
     def changed_targets(self) -> frozenset[str]:
@@ -225,6 +228,23 @@ def _folder_modes(actions: Sequence[FileAction]) -> tuple[tuple[PurePosixPath, i
     return tuple(modes.items())
 
 
+def _loose_key_dirs(
+    actions: Sequence[FileAction], root: Path
+) -> tuple[tuple[PurePosixPath, int], ...]:
+    loose: dict[PurePosixPath, int] = {}
+    for action in actions:
+        parent = action.path.parent
+        if not action.write.secret or parent in action.new_dirs or parent in loose:
+            continue
+        try:
+            mode = stat.S_IMODE(root.joinpath(*parent.parts[1:]).stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            loose[parent] = mode
+    return tuple(loose.items())
+
+
 def plan_install(
     bundle: IssuedBundle,
     context: InstallContext,
@@ -286,6 +306,7 @@ def assemble_plan(
         plans=tuple(plans),
         actions=tuple(final),
         new_dirs=_folder_modes(final),
+        tighten_dirs=_loose_key_dirs(final, context.root),
         warnings=tuple(warnings) + tuple(w for p in plans for w in p.warnings),
         notes=tuple(n for p in plans for n in p.notes),
     )

@@ -95,6 +95,8 @@ def render_lines(install_plan: InstallPlan) -> list[str]:
             lines += [f"      {line}" for line in diff]
         elif action.action == "replace" and action.old_content == action.write.content:
             lines.append("      (same content; only the mode or owner changes)")
+    for folder, mode in install_plan.tighten_dirs:
+        lines.append(f"  tighten folder {folder}/  mode {mode:04o} -> 0700  (it holds a key)")
     if not install_plan.actions:
         lines.append("  (none)")
     commands = install_plan.commands()
@@ -126,6 +128,10 @@ def plan_to_json(install_plan: InstallPlan) -> dict[str, Any]:
         "os_trust_changed": ctx.os_trust_changed,
         "changed": install_plan.changed,
         "new_dirs": [{"path": str(p), "mode": f"{m:04o}"} for p, m in install_plan.new_dirs],
+        "tighten_dirs": [
+            {"path": str(p), "old_mode": f"{m:04o}", "mode": "0700"}
+            for p, m in install_plan.tighten_dirs
+        ],
         "files": [
             {
                 "path": str(a.path),

@@ -7,10 +7,11 @@ and mark the journal rolled back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tlsprov.errors import InstallError, RollbackError
+from tlsprov.errors import InstallError, RollbackError, TlsprovError
 from tlsprov.install import backup
 from tlsprov.install.backup import default_state_dir
 from tlsprov.install.commands import Commands
@@ -18,7 +19,26 @@ from tlsprov.install.lockfile import hold_lock
 from tlsprov.install.result import InstallResult
 from tlsprov.runner import CommandRunner
 
-__all__ = ["pending_warning", "recover_interrupted", "recover_locked", "rollback_last"]
+__all__ = [
+    "add_rollback_hook",
+    "pending_warning",
+    "recover_interrupted",
+    "recover_locked",
+    "rollback_last",
+]
+
+#: Called with each journal ``rollback_last`` restored (lock held); returns notes to show.
+RollbackHook = Callable[[backup.Journal], tuple[str, ...]]
+_HOOKS: list[RollbackHook] = []
+
+
+def add_rollback_hook(hook: RollbackHook) -> None:
+    """Have ``hook`` run after every on-demand rollback (the lifecycle puts its lineage back).
+
+    A hook that raises does not undo the rollback: its error becomes a warning.
+    """
+    if hook not in _HOOKS:
+        _HOOKS.append(hook)
 
 
 def rollback_last(
@@ -51,7 +71,25 @@ def rollback_last(
                 hint=f"pass --root {journal.root}",
             )
         outcome = backup.restore(journal, check_changed=True)
-        return _finish_rollback(journal, outcome, Commands(runner or CommandRunner(), root))
+        result = _finish_rollback(journal, outcome, Commands(runner or CommandRunner(), root))
+        notes, warnings = _run_hooks(journal)
+    if not (notes or warnings):
+        return result
+    from dataclasses import replace
+
+    return replace(result, notes=(*result.notes, *notes), warnings=(*result.warnings, *warnings))
+
+
+def _run_hooks(journal: backup.Journal) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    notes: list[str] = []
+    warnings: list[str] = []
+    for hook in _HOOKS:
+        try:
+            notes += hook(journal)
+        except (TlsprovError, OSError) as exc:
+            text = exc.one_line() if isinstance(exc, TlsprovError) else str(exc)
+            warnings.append(f"the files were rolled back, but {text}")
+    return tuple(notes), tuple(warnings)
 
 
 def _finish_rollback(
@@ -60,7 +98,15 @@ def _finish_rollback(
     """Re-run the journal's commands, mark it rolled back, and describe what was done."""
     ran, cmd_warnings = cmds.rerun(journal)
     journal.status = backup.STATUS_ROLLED_BACK
-    journal.save()
+    try:
+        journal.save()
+    except (TlsprovError, OSError) as exc:  # the files are back; only the mark is missing
+        why = exc.message if isinstance(exc, TlsprovError) else str(exc)
+        raise InstallError(
+            f"every file was restored, but the backup journal {journal.folder.name} could not "
+            f"be marked rolled back ({why})",
+            hint="fix that (free space?), then run 'tlsprov rollback' again (files are in place)",
+        ) from exc
     return InstallResult(
         operation="rollback",
         changed=bool(outcome.restored or outcome.removed),

@@ -62,7 +62,16 @@ _SECTIONS: dict[str, frozenset[str]] = {
     ),
     "provider": frozenset({"name"}),
     "install": frozenset(
-        {"root", "targets", "client_only", "verify", "verify_timeout", "restart_docker", "connect"}
+        {
+            "root",
+            "targets",
+            "client_only",
+            "verify",
+            "verify_timeout",
+            "restart_docker",
+            "connect",
+            "command_timeout",
+        }
     ),
     "renew": frozenset({"before", "pre_hook", "deploy_hook", "post_hook"}),
     "state": frozenset({"dir"}),
@@ -193,7 +202,10 @@ def parse_config(
 
     file_root = v.abs_path(install, "install.root")  # never relative to the current folder
     root_raw = str((overrides or {}).get("root") or file_root or "/")
-    targets = v.string_list(install, "install.targets") or DEFAULT_TARGETS
+    targets = v.string_list(install, "install.targets")
+    if "targets" in install and not targets:
+        raise v.error("install.targets", "is empty; list at least one target or leave it out")
+    targets = targets or DEFAULT_TARGETS
     install_cfg = InstallConfig(
         root=Path(root_raw),
         targets=targets,
@@ -202,6 +214,11 @@ def parse_config(
         verify_timeout=v.number(install, "install.verify_timeout", 60.0, maximum=3600),
         restart_docker=v.boolean(install, "install.restart_docker", False),
         connect=v.string(install, "install.connect"),
+        command_timeout=(
+            v.number(install, "install.command_timeout", 1.0)
+            if "command_timeout" in install
+            else None
+        ),
     )
     renew_cfg = RenewConfig(
         before=renew_before(v, renew.get("before")),

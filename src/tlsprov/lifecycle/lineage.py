@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tlsprov.errors import InputError, RollbackError
-from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir
+from tlsprov.errors import InputError, InstallError, RollbackError
+from tlsprov.fsops import PRIVATE_DIR, atomic_write, ensure_dir, refuse_symlinks
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.bundleio import bundle_basename, read_bundle, write_bundle
 from tlsprov.pki.x509 import fingerprint, load_cert, now_utc, san_identities
 
-__all__ = ["LineageMeta", "StateStore"]
+__all__ = ["LineageMeta", "StateStore", "journal_labels", "rollback_lineage"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,7 +138,10 @@ class StateStore:
 
     def meta(self, name: str) -> LineageMeta | None:
         """Only the metadata of the live version."""
-        return self._read_meta(self.live_dir(name) / "meta.json")
+        folder = self.live_dir(name)
+        if not folder.exists() and folder.parent.is_dir():
+            self._settle(name)
+        return self._read_meta(folder / "meta.json")
 
     def _read_meta(self, path: Path) -> LineageMeta | None:
         try:
@@ -158,21 +161,61 @@ class StateStore:
         if previous is not None:
             version = previous.version + 1
             dest = self.archive_dir(name) / str(previous.version)
-            if dest.exists():
-                shutil.rmtree(dest)
-            ensure_dir(dest.parent, PRIVATE_DIR)
-            shutil.copytree(self.live_dir(name), dest)
-            os.chmod(dest, PRIVATE_DIR)
+            try:
+                if dest.exists():
+                    shutil.rmtree(dest)
+                ensure_dir(dest.parent, PRIVATE_DIR)
+                shutil.copytree(self.live_dir(name), dest)
+                os.chmod(dest, PRIVATE_DIR)
+            except OSError as exc:
+                raise InstallError(
+                    f"could not archive version {previous.version} of {name} in {dest}: "
+                    f"{exc.strerror or exc}",
+                    hint="free space or fix the state folder, then run again",
+                ) from exc
         meta = replace(meta, version=version)
         self._write_live(name, bundle, meta)
         return meta
 
     def _write_live(self, name: str, bundle: IssuedBundle, meta: LineageMeta) -> None:
+        """Make ``bundle`` the live version as a whole: written complete into a side folder,
+        then swapped in by two renames (:meth:`_settle` finishes a swap a kill cut short), so
+        the live key and certificate always belong together."""
         folder = self.live_dir(name)
+        refuse_symlinks(folder, stop=self.dir)
         ensure_dir(self.dir, PRIVATE_DIR)
-        write_bundle(folder, name, bundle)
-        atomic_write(folder / "chain.pem", b"".join(bundle.chain_pem))
-        self.write_meta(name, meta)
+        self._settle(name)
+        new, old = _side(folder, "new"), _side(folder, "old")
+        if new.exists():
+            shutil.rmtree(new)
+        write_bundle(new, name, bundle)
+        atomic_write(new / "chain.pem", b"".join(bundle.chain_pem))
+        atomic_write(new / "meta.json", _meta_bytes(meta), dir_mode=PRIVATE_DIR)
+        try:
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(new, folder)
+        except OSError as exc:
+            raise InstallError(
+                f"could not make the new version of {name} live in {folder.parent}: "
+                f"{exc.strerror or exc}",
+                hint="fix the state folder, then run again (the previous version is kept)",
+            ) from exc
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _settle(self, name: str) -> None:
+        """Finish a swap of the live version that a kill interrupted."""
+        folder = self.live_dir(name)
+        new, old = _side(folder, "new"), _side(folder, "old")
+        if not folder.exists():
+            if (new / "meta.json").is_file():
+                os.replace(new, folder)  # written completely: the swap was under way
+            elif old.is_dir():
+                os.replace(old, folder)
+        if folder.exists():
+            for leftover in (new, old):
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover, ignore_errors=True)
 
     def paths(self, name: str) -> dict[str, Path]:
         """The live files hooks are told about: cert (leaf+chain), key, chain, ca."""
@@ -187,8 +230,7 @@ class StateStore:
 
     def write_meta(self, name: str, meta: LineageMeta) -> None:
         """Replace the live version's metadata (outcomes, targets)."""
-        data = json.dumps(meta.to_json(), indent=2, sort_keys=True).encode() + b"\n"
-        atomic_write(self.live_dir(name) / "meta.json", data, dir_mode=PRIVATE_DIR)
+        atomic_write(self.live_dir(name) / "meta.json", _meta_bytes(meta), dir_mode=PRIVATE_DIR)
 
     def restore_previous(self, name: str) -> LineageMeta:
         """Make the newest archived version live again (after a failed renewal).
@@ -216,7 +258,13 @@ class StateStore:
         live = self.dir / "live"
         if not live.is_dir():
             return iter(())
-        return iter(sorted(entry.name for entry in os.scandir(live) if entry.is_dir()))
+        return iter(
+            sorted(
+                entry.name
+                for entry in os.scandir(live)
+                if entry.is_dir() and not entry.name.startswith(".")
+            )
+        )
 
     def all_meta(self) -> Iterator[LineageMeta]:
         """Metadata of every lineage (fast: reads only meta.json files)."""
@@ -231,3 +279,70 @@ class StateStore:
         entry = {"at": now_utc().isoformat(timespec="seconds"), "action": action, **fields}
         with (self.dir / "log.jsonl").open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+
+
+def _side(folder: Path, kind: str) -> Path:
+    """``live/.<H>.tlsprov-new`` (being written) or ``live/.<H>.tlsprov-old`` (being replaced)."""
+    return folder.with_name(f".{folder.name}.tlsprov-{kind}")
+
+
+def _meta_bytes(meta: LineageMeta) -> bytes:
+    return json.dumps(meta.to_json(), indent=2, sort_keys=True).encode() + b"\n"
+
+
+def journal_labels(name: str, meta: LineageMeta, *, issued: bool) -> dict[str, str]:
+    """What an install journal notes about the lineage version it installs: ``meta`` is the
+    new version (``issued``) or, for a reused certificate, the metadata before this run."""
+    return {
+        "lineage": name,
+        "lineage_version": str(meta.version),
+        "lineage_issued": "yes" if issued else "no",
+        "lineage_meta": "" if issued else json.dumps(meta.to_json(), sort_keys=True),
+    }
+
+
+def rollback_lineage(journal: Any) -> tuple[str, ...]:
+    """Rollback hook: put the lineage back to where it was before the rolled-back install.
+
+    A version the install issued goes back to the archived one before it (a first version is
+    moved to ``archive/<H>/rolled-back-<backup>``, never deleted); a reused one gets its
+    previous metadata back. Nothing is touched when the lineage has moved on since.
+    """
+    labels: dict[str, str] = journal.labels
+    name = labels.get("lineage")
+    if not name:
+        return ()
+    store = StateStore(Path(journal.folder).parent.parent)
+    current = store.meta(name)
+    version = int(labels.get("lineage_version", "0"))
+    if current is None or current.version != version:
+        now = "none" if current is None else f"version {current.version}"
+        return (f"the lineage of {name} is at {now}, not {version}: left as it is",)
+    if labels.get("lineage_issued") == "yes" and version == 1:
+        aside = store.archive_dir(name) / f"rolled-back-{Path(journal.folder).name}"
+        ensure_dir(aside.parent, PRIVATE_DIR)
+        os.replace(store.live_dir(name), aside)
+        store.log("rollback", hostname=name, outcome="ok", version=0)
+        return (f"the lineage of {name} has no earlier version; its files are kept in {aside}",)
+    if labels.get("lineage_issued") == "yes":
+        meta = store.restore_previous(name)
+    else:
+        meta = LineageMeta.from_json(json.loads(labels.get("lineage_meta") or "{}"))
+    meta = replace(
+        meta,
+        last_action="rollback",
+        last_outcome="ok",
+        last_action_at=now_utc().isoformat(timespec="seconds"),
+    )
+    store.write_meta(name, meta)
+    store.log("rollback", hostname=name, outcome="ok", version=meta.version)
+    return (f"the lineage of {name} is back at version {meta.version}",)
+
+
+def _register() -> None:
+    from tlsprov.install.rollback import add_rollback_hook
+
+    add_rollback_hook(rollback_lineage)
+
+
+_register()  # on import: whoever can roll back an install of a lineage has imported this

@@ -7,20 +7,28 @@ the verifier checks the live registry.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tlsprov.errors import InputError, TlsprovError, VerifyError
+from tlsprov.errors import InputError, TlsprovError
 from tlsprov.lifecycle.config import Config
-from tlsprov.lifecycle.lineage import LineageMeta, StateStore
+from tlsprov.lifecycle.lineage import LineageMeta, StateStore, journal_labels
+from tlsprov.lifecycle.livecheck import live_check
 from tlsprov.models import InstallContext, IssuedBundle
 from tlsprov.pki.x509 import covers, load_cert, make_request, now_utc, san_identities
 from tlsprov.plugins.registry import ManagedProvider, Registry, default_registry
 from tlsprov.runner import CommandRunner
 
-__all__ = ["ProvisionResult", "context_for", "live_check", "provision", "wants_new_certificate"]
+__all__ = [
+    "ProvisionResult",
+    "context_for",
+    "live_check",
+    "provider_options",
+    "provision",
+    "wants_new_certificate",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +72,43 @@ class ProvisionResult:
         }
 
 
+def provider_options(config: Config, registry: Registry) -> dict[str, Any]:
+    """The provider's options, with every folder it writes under the install root.
+
+    With a root other than ``/``, an absolute path in one of the spec's ``written_paths`` is
+    joined to the root (unless it already lies inside it), and a missing ``state_option`` is
+    ``<state folder>/<provider>``: nothing the provider writes lands outside the sandbox.
+
+    Raises:
+        ConfigError: such a path is relative while a root is set.
+    """
+    from tlsprov.errors import ConfigError
+
+    options = dict(config.provider_options)
+    root = config.install.root
+    found = registry.providers().get(config.provider_name)
+    if found is None or root == Path("/"):
+        return options
+    spec = found.spec
+    for key in spec.written_paths:
+        value = options.get(key)
+        if value is None or not str(value):
+            continue
+        path = Path(str(value))
+        if not path.is_absolute():
+            raise ConfigError(
+                f"must be an absolute path when [install] root is set, got {str(value)!r}",
+                source=str(config.source) if config.source else None,
+                key=f"provider.{config.provider_name}.{key}",
+                hint="write the path as the host sees it; tlsprov puts it under the root",
+            )
+        if not path.is_relative_to(root):
+            options[key] = str(root.joinpath(*path.parts[1:]))
+    if spec.state_option and options.get(spec.state_option) is None:
+        options[spec.state_option] = str(config.state_path / config.provider_name)
+    return options
+
+
 def context_for(config: Config, runner: CommandRunner | None = None) -> InstallContext:
     """The installer context described by ``config``."""
     h = config.harbor
@@ -76,7 +121,7 @@ def context_for(config: Config, runner: CommandRunner | None = None) -> InstallC
         data_volume=h.data_volume,
         client_only=config.install.client_only,
         restart_docker=config.install.restart_docker,
-        runner=runner or CommandRunner(),
+        runner=runner or CommandRunner(timeout=config.install.command_timeout),
         harbor_dir_setting=f"[harbor] install_dir in {config.source or 'the config'}",
         harbor_reload=h.reload,
     )
@@ -137,62 +182,6 @@ def placeholder_bundle(config: Config, registry: Registry) -> IssuedBundle:
         logger.setLevel(level)
 
 
-def live_check(
-    config: Config, bundle: IssuedBundle, *, timeout: float | None = None
-) -> Callable[[], None]:
-    """A check that the live endpoint serves ``bundle``'s leaf and passes verification
-    trusting only its CA, waiting a bounded time (Harbor restarts after ``compose up``)."""
-    from tlsprov.pki.x509 import fingerprint
-
-    ca_pem = bundle.ca_pem
-    expected = fingerprint(load_cert(bundle.leaf_pem))
-
-    def check() -> None:
-        from tlsprov.pki.verify import verify_endpoint
-
-        limit = config.install.verify_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        connect = _parse_connect(config.install.connect, config.harbor.https_port)
-        delay = 0.1
-        while True:
-            report = verify_endpoint(
-                config.harbor.hostname,
-                config.harbor.https_port,
-                ca_pem=ca_pem,
-                connect=connect,
-                timeout=min(10.0, max(1.0, limit)),
-            )
-            serves_new = report.fingerprint_sha256 == expected
-            if report.ok and serves_new:
-                return
-            if time.monotonic() + delay > deadline:
-                failed = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
-                if report.ok:
-                    failed = "it still serves another certificate (was the proxy restarted?)"
-                raise VerifyError(
-                    f"https://{config.harbor.hostname}:{config.harbor.https_port} did not pass "
-                    f"verification within {limit:g} s ({failed})",
-                    hint="check that Harbor came back up (docker compose ps), or raise "
-                    "--verify-timeout",
-                )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
-    return check
-
-
-def _parse_connect(value: str | None, default_port: int) -> tuple[str, int] | None:
-    if not value:
-        return None
-    host, sep, port = value.rpartition(":")
-    if not sep or "]" in port:
-        return value.strip("[]"), default_port
-    try:
-        return host.strip("[]"), int(port)
-    except ValueError:
-        raise InputError(f"bad connect address '{value}'", hint="use ADDR[:PORT]") from None
-
-
 def provision(
     config: Config,
     *,
@@ -215,8 +204,11 @@ def provision(
     # Before the lock and before anything else: an unknown provider or a bad option in the
     # config changes nothing, even when a still-valid certificate could be reused.
     provider = reg.get_provider(
-        config.provider_name, config.provider_options, source=config.options_source
+        config.provider_name, provider_options(config, reg), source=config.options_source
     )
+    preflight = getattr(provider.impl, "preflight", None)
+    if callable(preflight):  # e.g. an unset passphrase variable: before the lock, too
+        preflight()
     if dry_run:
         return _provision(
             config,
@@ -249,8 +241,10 @@ def provision(
         action=action,
         verify=verify,
     )
+    runner = runner or CommandRunner(timeout=config.install.command_timeout)
     with hold_lock(config.state_path, timeout=lock_timeout):
-        return _provision(
+        recovered = _recover(config, runner)
+        result = _provision(
             config,
             provider,
             dry_run=False,
@@ -260,6 +254,21 @@ def provision(
             action=action,
             verify=verify,
         )
+    if recovered:
+        from dataclasses import replace
+
+        result = replace(result, warnings=(*recovered, *result.warnings))
+    return result
+
+
+def _recover(config: Config, runner: CommandRunner) -> tuple[str, ...]:
+    """Roll back an install a killed run left half-done, before this run plans (lock held)."""
+    from tlsprov.install.commands import Commands
+    from tlsprov.install.rollback import recover_locked
+
+    root = config.install.root
+    recovered = recover_locked(config.state_path, root, Commands(runner, root))
+    return () if recovered is None else (*recovered.notes, *recovered.warnings)
 
 
 def _provision(
@@ -339,11 +348,13 @@ def _provision(
             runner=context.runner,
             final_check=live_check(config, bundle) if do_verify else None,
             lock_held=True,
+            labels=journal_labels(name, meta, issued=issued),
         )
-    except TlsprovError as exc:
+    except (TlsprovError, KeyboardInterrupt) as exc:  # KeyboardInterrupt: also SIGTERM
         if issued:
             _undo_lineage(store, name, meta)
-        store.log(action, hostname=name, outcome=f"failed: {exc.one_line()}")
+        why = exc.one_line() if isinstance(exc, TlsprovError) else "stopped"
+        store.log(action, hostname=name, outcome=f"failed: {why}")
         raise
     meta = _stamp(meta, action, "ok", config.install.targets)
     store.write_meta(name, meta)

@@ -12,7 +12,12 @@ from dataclasses import replace
 from tlsprov.errors import TlsprovError
 from tlsprov.lifecycle.config import Config
 from tlsprov.lifecycle.lineage import StateStore
-from tlsprov.lifecycle.provision import ProvisionResult, provision, wants_new_certificate
+from tlsprov.lifecycle.provision import (
+    ProvisionResult,
+    provider_options,
+    provision,
+    wants_new_certificate,
+)
 from tlsprov.pki.x509 import now_utc
 from tlsprov.plugins.registry import Registry, default_registry
 from tlsprov.runner import CommandRunner
@@ -31,7 +36,7 @@ def ari_says_renew(
     else whether to renew now and why.
     """
     provider = registry.get_provider(
-        config.provider_name, config.provider_options, source=config.options_source
+        config.provider_name, provider_options(config, registry), source=config.options_source
     )
     ask = provider.capability("renewal_info")
     if not callable(ask):

@@ -85,6 +85,7 @@ class InstallConfig:
     verify_timeout: float = 60.0
     restart_docker: bool = False
     connect: str | None = None
+    command_timeout: float | None = None  # None: each step's own default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -49,7 +49,12 @@ class CAInfo:
 
 @runtime_checkable
 class Provider(Protocol):
-    """Issues certificates: a private CA, an ACME CA, a vault, ..."""
+    """Issues certificates: a private CA, an ACME CA, a vault, ...
+
+    A provider may also offer ``preflight() -> None``: ``provision`` and ``renew`` call it
+    before they take the lock or write anything, so it should raise ``ConfigError`` for what
+    can be known wrong up front (an unset secret variable, a missing file).
+    """
 
     def issue(self, request: CertificateRequest) -> IssuedBundle:
         """Issue a certificate for ``request``.

@@ -49,12 +49,18 @@ class ProviderSpec:
         options: the options it takes, checked by the host before the factory runs (unknown
             keys and wrong types refused, defaults filled in); ``None`` (the default) passes
             every option through unchecked.
+        written_paths: the options that name folders the provider writes (``ca_dir``). With an
+            install root set, ``provision`` and ``renew`` pass them joined to the root.
+        state_option: the option naming the provider's own state folder; with an install root
+            set and no value given, ``provision`` passes ``<state folder>/<provider name>``.
     """
 
     name: str
     factory: Callable[[dict[str, Any]], Provider]
     description: str = ""
     options: tuple[OptionSpec, ...] | None = None
+    written_paths: tuple[str, ...] = ()
+    state_option: str | None = None
 
     def __post_init__(self) -> None:
         _check_plugin_name("provider", self.name)
