@@ -151,7 +151,9 @@ class FileWrite:
         content: the bytes to write. Hidden from ``repr`` (it may be a key).
         mode: permission bits of the file.
         secret: a private key: written 0600 in a 0700 folder, never shown in a plan or diff.
-        dir_mode: mode for folders the installer creates for this file.
+        dir_mode: mode for folders the installer creates for this file. For a secret with a
+            private ``dir_mode`` (0700), an existing folder open to others is tightened too;
+            a wider one (Harbor's own ``secret/cert``, 0755) keeps its owner's layout.
         owner: optional ``(uid, gid)``.
         description: a few words for the plan ("Harbor's server key").
     """

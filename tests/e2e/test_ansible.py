@@ -144,7 +144,7 @@ class Fleet:
         self.proxy = nginx(include, port=self.port)
         pidfile = base / "nginx.pid"
         pidfile.write_text(str(self.proxy.proc.pid), encoding="utf-8")
-        self.ca_dir = base / "ca"
+        self.ca_dir = self.harbor.root / "etc" / "tlsprov" / "ca"  # inside the install root
         self.clients = {f"client{i}": sandbox(harbor_yml=None) for i in range(1, 7)}
         connect = f"127.0.0.1:{self.port}"
         harbor_vars = {

@@ -71,7 +71,8 @@ def harbor(sandbox: Any, registry: int, tmp_path: Path) -> Iterator[Any]:
     """A provisioned sandbox Harbor whose proxy (real nginx) serves secret/cert."""
     box = sandbox("debian")
     port = S.free_port()
-    config = _config(box, port, tmp_path / "ca")
+    ca_dir = box.root / "etc" / "tlsprov" / "ca"  # inside the install root: used as it is
+    config = _config(box, port, ca_dir)
     first = box.tlsprov("provision", "--config", str(config), "--no-verify", "--json")
     assert first.returncode == 0, S.describe(first)
     proxy_dir = tmp_path / "proxy"
@@ -85,7 +86,7 @@ def harbor(sandbox: Any, registry: int, tmp_path: Path) -> Iterator[Any]:
     )
     proxy.tls_include()
     proxy.start(box.env, box.harbor)
-    box.proxy, box.port, box.config, box.ca_dir = proxy, port, config, tmp_path / "ca"
+    box.proxy, box.port, box.config, box.ca_dir = proxy, port, config, ca_dir
     try:
         yield box
     finally:

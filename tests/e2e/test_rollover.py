@@ -183,7 +183,7 @@ def test_provision_follows_the_rollover_and_status_shows_the_phase(
     sandbox: Any, tmp_path: Path
 ) -> None:
     box = sandbox("debian")
-    ca_dir = tmp_path / "ca"
+    ca_dir = box.root / "etc" / "tlsprov" / "ca"  # inside the install root: used as it is
     config = box.base / "tlsprov.toml"
     config.write_text(
         f'[harbor]\nhostname = "harbor.test"\nhttps_port = 8443\ninstall_dir = "/opt/harbor"\n'

@@ -236,6 +236,8 @@ def _loose_key_dirs(
         parent = action.path.parent
         if not action.write.secret or parent in action.new_dirs or parent in loose:
             continue
+        if action.write.dir_mode & 0o077:  # the target keeps a folder laid out by its owner
+            continue  # (Harbor's secret/cert is 0755, and prepare makes it so again)
         try:
             mode = stat.S_IMODE(root.joinpath(*parent.parts[1:]).stat().st_mode)
         except OSError:
@@ -285,6 +287,7 @@ def plan_install(
         plans=tuple(plans),
         actions=tuple(final),
         new_dirs=_folder_modes(final),
+        tighten_dirs=_loose_key_dirs(final, context.root),
         warnings=tuple(warnings) + tuple(w for p in plans for w in p.warnings),
         notes=tuple(n for p in plans for n in p.notes),
     )

@@ -119,7 +119,7 @@ def renew(
     if reason is None and existing is not None:
         from tlsprov.lifecycle.rollover import provider_rollover_reason
 
-        reason = provider_rollover_reason(config, existing[0], reg)
+        reason = provider_rollover_reason(config, existing[0], reg, provider_options(config, reg))
     if reason is None:
         assert existing is not None
         meta = existing[1]

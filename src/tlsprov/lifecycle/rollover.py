@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from tlsprov.pki.x509 import fingerprint, load_cert, load_certs
 
@@ -41,13 +42,17 @@ def rollover_reason(provider: object, bundle: IssuedBundle) -> str | None:
 
 
 def provider_rollover_reason(
-    config: Config, bundle: IssuedBundle, registry: Registry
+    config: Config, bundle: IssuedBundle, registry: Registry, options: Mapping[str, Any]
 ) -> str | None:
-    """:func:`rollover_reason` for the configured provider (``renew`` asks before it is due)."""
+    """:func:`rollover_reason` for the configured provider (``renew`` asks before it is due).
+
+    ``options`` are the provider options as ``provision`` passes them (paths joined to the
+    install root), so the CA looked at is the one that issues.
+    """
     from tlsprov.errors import TlsprovError
 
     try:
-        provider = registry.get_provider(config.provider_name, config.provider_options)
+        provider = registry.get_provider(config.provider_name, options)
     except TlsprovError:  # provision reports a broken provider itself
         return None
     return rollover_reason(provider.impl, bundle)
