@@ -1,7 +1,8 @@
 """A config error changes nothing: not even the lock file or the state folder appear.
 
 Checked with a real ``provision`` in a sandbox: a ``{file = ...}`` passphrase that does not
-exist and an unset ``{env = ...}`` one must be reported before the lock is taken.
+exist, an unset ``{env = ...}`` one and a day count that would overflow must be reported before
+the lock is taken.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tlsprov.testing import tree_snapshot
 CASES = {
     "passphrase-file-missing": ('ca_passphrase = {file = "/nonexistent/tlsprov-pass"}', "file"),
     "passphrase-env-unset": ('ca_passphrase = {env = "TLSPROV_TEST_NEVER_SET"}', "TLSPROV_TEST"),
+    "days-overflow": ("days = 3000000", "36525"),
 }
 
 
@@ -36,6 +38,7 @@ def test_a_config_error_creates_no_lock(case: str, sandbox: Any) -> None:
     result = box.tlsprov("provision", "--config", str(config))
     assert result.returncode == 2, S.describe(result)
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "ca_passphrase" in lines[0] and expected in lines[0], lines
+    key = "days" if case == "days-overflow" else "ca_passphrase"
+    assert len(lines) == 1 and key in lines[0] and expected in lines[0], lines
     assert not Path(box.root, S.STATE_DIR).exists(), sorted(Path(box.root, "var").rglob("*"))
     assert tree_snapshot(box.base) == before
