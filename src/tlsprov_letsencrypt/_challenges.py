@@ -22,7 +22,7 @@ from tlsprov.fsops import atomic_write
 from tlsprov.runner import CommandRunner
 from tlsprov_letsencrypt._options import AcmeOptions
 
-__all__ = ["Item", "Publisher", "make_publisher"]
+__all__ = ["Item", "Publisher", "make_publisher", "resolver_for"]
 
 log = logging.getLogger("tlsprov")
 PROGRESS = {"progress": True}  # shown as a status line on a terminal
@@ -175,13 +175,25 @@ class Webroot(Publisher):
         self._files, self._dirs = [], []
 
 
+def resolver_for(server: tuple[str, int] | None, lifetime: float = 5.0) -> Any:
+    """A resolver asking only ``server`` (address, port), or the system's when None."""
+    import dns.resolver
+
+    if server is None:
+        resolver = dns.resolver.Resolver()
+    else:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [server[0]]
+        resolver.port = server[1]
+    resolver.lifetime = lifetime
+    return resolver
+
+
 def _txt_values(server: tuple[str, int], name: str) -> set[str]:
     import dns.exception
     import dns.resolver
 
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = [server[0]]
-    resolver.port = server[1]
+    resolver = resolver_for(server)
     try:
         answer = resolver.resolve(name, "TXT", lifetime=2.0, raise_on_no_answer=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoNameservers, dns.exception.Timeout):

@@ -14,26 +14,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from tlsprov.errors import ConfigError, IssuanceError
-from tlsprov_letsencrypt._challenges import PROGRESS, Item, Publisher, wait_for_txt
+from tlsprov_letsencrypt._challenges import PROGRESS, Item, Publisher, resolver_for, wait_for_txt
 from tlsprov_letsencrypt._options import AcmeOptions
 
 __all__ = ["LexiconDns", "find_zone"]
 
 log = logging.getLogger("tlsprov")
-_DNS_TIMEOUT = 5.0
-
-
-def _resolver(server: tuple[str, int] | None) -> Any:
-    import dns.resolver
-
-    if server is None:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [server[0]]
-        resolver.port = server[1]
-    resolver.lifetime = _DNS_TIMEOUT
-    return resolver
 
 
 def find_zone(record: str, server: tuple[str, int] | None) -> str:
@@ -46,7 +32,7 @@ def find_zone(record: str, server: tuple[str, int] | None) -> str:
     import dns.resolver
 
     try:
-        zone = dns.resolver.zone_for_name(record, resolver=_resolver(server))
+        zone = dns.resolver.zone_for_name(record, resolver=resolver_for(server))
     except (dns.exception.DNSException, OSError) as exc:
         where = f"{server[0]}:{server[1]}" if server else "the system resolver"
         raise IssuanceError(
@@ -60,7 +46,7 @@ def _authoritative(zone: str) -> list[tuple[str, int]]:
     """The addresses of the zone's name servers (port 53), through the system resolver."""
     import dns.exception
 
-    resolver = _resolver(None)
+    resolver = resolver_for(None)
     servers: list[tuple[str, int]] = []
     try:
         for ns in resolver.resolve(zone, "NS"):
@@ -121,7 +107,7 @@ class LexiconDns(Publisher):
         import dns.resolver
 
         saved = dns.resolver.default_resolver
-        dns.resolver.default_resolver = _resolver(self.opts.dns_resolver)
+        dns.resolver.default_resolver = resolver_for(self.opts.dns_resolver)
         try:
             with _lexicon_errors(action, self.provider, record), self._client(zone) as ops:
                 yield ops

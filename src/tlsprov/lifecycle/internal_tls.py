@@ -29,7 +29,7 @@ from tlsprov.pki.internalset import (
     components_for,
     describe_set,
 )
-from tlsprov.pki.x509 import now_utc
+from tlsprov.pki.x509 import load_cert, now_utc
 from tlsprov.plugins.registry import Registry, default_registry
 from tlsprov.runner import CommandRunner
 
@@ -228,8 +228,6 @@ def _due(config: Config, current: dict[str, bytes], site: _Site) -> str | None:
     ca, leaves = describe_set(current, site.components)
     now = now_utc()
     for leaf in leaves:
-        from tlsprov.pki.x509 import load_cert
-
         cert = load_cert(current[f"{leaf.file}.crt"], source=f"{leaf.file}.crt")
         lifetime = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds()
         remaining = (cert.not_valid_after_utc - now).total_seconds()

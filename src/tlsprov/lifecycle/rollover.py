@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tlsprov.pki.x509 import fingerprint, load_cert, load_certs
+from tlsprov.pki.x509 import fingerprint, load_cert, load_certs, signed_by
 
 if TYPE_CHECKING:
     from tlsprov.lifecycle.config import Config
@@ -21,8 +21,6 @@ def rollover_reason(provider: object, bundle: IssuedBundle) -> str | None:
     A changed set of CAs (a rollover began or the old CA was retired) puts the new bundle into
     every trust store; a different signing CA (the switch) gives Harbor a leaf from the new CA.
     """
-    from cryptography.exceptions import InvalidSignature
-
     from tlsprov.plugins.rotation import CARotation
 
     if not isinstance(provider, CARotation):
@@ -33,10 +31,7 @@ def rollover_reason(provider: object, bundle: IssuedBundle) -> str | None:
     mine = {fingerprint(c): c for c in load_certs(bundle.ca_pem, source="the stored ca.crt")}
     if set(mine) != set(trusted):
         return "the CA rollover changed the CAs clients must trust"
-    signer = mine[trusted[0]]
-    try:
-        load_cert(bundle.leaf_pem).verify_directly_issued_by(signer)
-    except (InvalidSignature, ValueError, TypeError):  # another issuer, or another key
+    if not signed_by(load_cert(bundle.leaf_pem), mine[trusted[0]]):  # another issuer or key
         return "the CA rollover switched signing to the new CA"
     return None
 

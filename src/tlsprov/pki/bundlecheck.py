@@ -19,6 +19,7 @@ from tlsprov.pki.x509 import (
     now_utc,
     parse_identity,
     san_identities,
+    signed_by,
 )
 
 if TYPE_CHECKING:
@@ -34,16 +35,6 @@ _ADVICE = {
 }
 
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    from cryptography.exceptions import InvalidSignature
-
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 def _chain_problems(
     leaf: x509.Certificate, chain: Sequence[x509.Certificate], ca: x509.Certificate
 ) -> list[str]:
@@ -55,15 +46,15 @@ def _chain_problems(
     issuers = list(chain)
     if not issuers or issuers[-1].public_bytes(Encoding.DER) != ca_der:
         issuers.append(ca)
-    if not _signed_by(leaf, issuers[0]) and not _signed_by(leaf, ca):
+    if not signed_by(leaf, issuers[0]) and not signed_by(leaf, ca):
         return [
             f"the certificate is not signed by {issuers[0].subject.rfc4514_string()} "
             "(the chain does not lead to the CA in ca.crt)"
         ]
-    if not chain or not _signed_by(leaf, issuers[0]):
+    if not chain or not signed_by(leaf, issuers[0]):
         return []
     for child, parent in itertools.pairwise(issuers):
-        if not _signed_by(child, parent):
+        if not signed_by(child, parent):
             return [
                 f"chain certificate {child.subject.rfc4514_string()} is not signed by "
                 f"{parent.subject.rfc4514_string()} (the chain does not lead to the CA)"
@@ -116,15 +107,17 @@ def _issuer_cert(pem: bytes, source: str) -> x509.Certificate:
 _ISSUER_LINTS: dict[tuple[bytes, str, dt.datetime], tuple[list[str], list[str]]] = {}
 
 
-def _issuer_lint(pem: bytes, what: str, now: dt.datetime) -> tuple[list[str], list[str]]:
-    """:func:`_lint` of a chain or CA certificate at ``now``, reused for the rest of that
-    minute: bulk issuance checks the same issuers thousands of times."""
+def _issuer_lint(
+    pem: bytes, cert: x509.Certificate, what: str, now: dt.datetime
+) -> tuple[list[str], list[str]]:
+    """:func:`_lint` of a chain or CA certificate (``cert``, parsed from ``pem``) at ``now``,
+    reused for the rest of that minute: bulk issuance checks the same issuers again and again."""
     key = (pem, what, now.replace(second=0, microsecond=0))
     found = _ISSUER_LINTS.get(key)
     if found is None:
         if len(_ISSUER_LINTS) >= 64:
             _ISSUER_LINTS.clear()
-        found = _ISSUER_LINTS[key] = _lint(_issuer_cert(pem, what), what=what, now=now)
+        found = _ISSUER_LINTS[key] = _lint(cert, what=what, now=now)
     return found
 
 
@@ -202,12 +195,12 @@ def check_bundle(
     errs, warns = _lint(leaf, what="certificate", host=host, ca=ca, now=when)
     problems += errs
     warnings += warns
-    for pem, what in [
-        *[(p, f"chain certificate {c.subject.rfc4514_string()}") for p, c in
+    for pem, cert, what in [
+        *[(p, c, f"chain certificate {c.subject.rfc4514_string()}") for p, c in
           zip(bundle.chain_pem, chain, strict=True)],
-        (bundle.ca_pem, "CA certificate"),
+        (bundle.ca_pem, ca, "CA certificate"),
     ]:  # fmt: skip
-        errs, warns = _issuer_lint(pem, what, when)
+        errs, warns = _issuer_lint(pem, cert, what, when)
         problems += errs
         warnings += warns
     problems += _alt_name_problems(leaf, alt_names)

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
-from tlsprov.pki.x509 import key_matches_cert, load_cert, load_private_key, now_utc, san_identities
+from tlsprov.pki.x509 import (
+    key_matches_cert,
+    load_cert,
+    load_private_key,
+    now_utc,
+    san_identities,
+    signed_by,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -125,23 +132,13 @@ def _leaf_problems(
             f"{name}.crt is for CN {cns or '-'} / SAN {dns or '-'}, not '{component.service}'"
         )
     problems += _eku_problems(cert, name)
-    if cert.issuer != ca.subject or not _signed_by(cert, ca):
+    if cert.issuer != ca.subject or not signed_by(cert, ca):
         problems.append(f"{name}.crt is not signed by {CA_FILE}.crt")
     if cert.not_valid_after_utc <= now:
         problems.append(f"{name}.crt expired on {cert.not_valid_after_utc:%Y-%m-%d}")
     elif cert.not_valid_after_utc - now <= renew_within:
         problems.append(f"{name}.crt expires on {cert.not_valid_after_utc:%Y-%m-%d}, soon")
     return problems
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    from cryptography.exceptions import InvalidSignature
-
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
 
 
 def check_set(

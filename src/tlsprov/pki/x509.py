@@ -35,6 +35,7 @@ __all__ = [
     "parse_identity",
     "port_suffix",
     "san_identities",
+    "signed_by",
     "split_pem",
 ]
 
@@ -348,6 +349,18 @@ def covers(dns_names: Sequence[str], ips: Sequence[IPAddress], identity: str) ->
         if name.startswith("*.") and "." in ident and ident.split(".", 1)[1] == name[2:]:
             return True
     return False
+
+
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when ``issuer`` names and signed ``cert`` (its signature verifies with the issuer's
+    key); False for another issuer, another key or a mismatched algorithm."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def now_utc() -> dt.datetime:
