@@ -32,6 +32,9 @@ if TYPE_CHECKING:
         PrivateKeyTypes,
     )
 
+    from tlsprov.models import Usage
+    from tlsprov_selfsigned._template import LeafTemplate
+
 __all__ = [
     "CA_CRT",
     "CA_KEY",
@@ -69,10 +72,16 @@ class CertificateAuthority:
     key: CertificateIssuerPrivateKeyTypes
     others: tuple[x509.Certificate, ...] = ()
     cert_pem: bytes = field(init=False, repr=False)
+    public_der: bytes = field(init=False, repr=False)
+    subject_der: bytes = field(init=False, repr=False)
     aki: x509.AuthorityKeyIdentifier = field(init=False, repr=False)
     hash: hashes.HashAlgorithm | None = field(init=False, repr=False)
     not_after: dt.datetime = field(init=False, repr=False)
     subject: x509.Name = field(init=False, repr=False)
+    #: Leaf templates by kind (see :mod:`tlsprov_selfsigned._template`); None: use the builder.
+    templates: dict[tuple[bool, Usage], LeafTemplate | None] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         from cryptography import x509
@@ -82,7 +91,14 @@ class CertificateAuthority:
             aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
         except x509.ExtensionNotFound:
             aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
+        from cryptography.hazmat.primitives import serialization
+
         object.__setattr__(self, "cert_pem", cert_to_pem(self.cert))
+        public_der = self.key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        object.__setattr__(self, "public_der", public_der)
+        object.__setattr__(self, "subject_der", self.cert.subject.public_bytes())
         object.__setattr__(self, "aki", aki)
         object.__setattr__(self, "hash", signature_hash(self.key))
         object.__setattr__(self, "not_after", self.cert.not_valid_after_utc)

@@ -8,12 +8,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from tlsprov.models import CertificateRequest, KeyType, Usage
+from tlsprov.pki.made import remember_made
 from tlsprov.pki.x509 import generate_key, now_utc
 from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_errors
+from tlsprov_selfsigned._template import LeafInputs, derive_template
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+    from cryptography.hazmat.primitives.asymmetric.types import (
+        CertificateIssuerPrivateKeyTypes,
+        CertificateIssuerPublicKeyTypes,
+    )
 
 __all__ = ["build_leaf", "leaf_key_usage", "leaf_subject"]
 
@@ -69,10 +74,15 @@ def leaf_subject(request: CertificateRequest) -> x509.Name:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
+    cn = _leaf_cn(request)
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
+
+
+def _leaf_cn(request: CertificateRequest) -> str:
     for identity in (request.primary_name, *request.identities):
         if len(identity) <= _CN_MAX:
-            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, identity)])
-    return x509.Name([])
+            return identity
+    return ""
 
 
 def _not_after(ca: CertificateAuthority, now: dt.datetime, days: int) -> dt.datetime:
@@ -97,15 +107,57 @@ def build_leaf(
     Extensions, in the order OpenSSL 3 writes the guide's ``v3.ext``, none critical: AKI (keyid),
     basicConstraints CA:FALSE, keyUsage, extendedKeyUsage (serverAuth, clientAuth or both),
     subjectAltName (DNS names and IP addresses), SKI. The validity never outlasts the CA.
+    The first leaf of a kind comes from ``CertificateBuilder``; later ones from the template
+    derived from it (the same bytes, see :mod:`tlsprov_selfsigned._template`).
     """
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
 
     key = generate_key(key_type)
     public = key.public_key()
-    subject = leaf_subject(request)
+    now = now_utc()
+    leaf = LeafInputs(
+        public_der=public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        serial=x509.random_serial_number(),
+        not_before=now - CLOCK_SKEW,
+        not_after=_not_after(ca, now, days),
+        common_name=_leaf_cn(request),
+        dns_names=request.dns_names,
+        ip_addresses=request.ip_addresses,
+    )
+    kind = (key_type.is_rsa, request.usage)
+    template = ca.templates.get(kind) if leaf.common_name else None
+    values = None
+    with crypto_errors("build the certificate"):
+        if template is not None:
+            cert = template.sign(leaf, ca.key, ca.hash)
+            values = template.values(leaf)
+        else:
+            cert = _build(ca, request, key_type, leaf_subject(request), public, leaf)
+            if leaf.common_name and kind not in ca.templates:
+                ca.templates[kind] = derive_template(
+                    cert, leaf, issuer=ca.cert, key=ca.key, algorithm=ca.hash
+                )
+    remember_made(
+        cert, signer=ca.public_der, issuer=ca.subject_der, subject_key=public, extensions=values
+    )
+    return key, cert
+
+
+def _build(
+    ca: CertificateAuthority,
+    request: CertificateRequest,
+    key_type: KeyType,
+    subject: x509.Name,
+    public: CertificateIssuerPublicKeyTypes,
+    leaf: LeafInputs,
+) -> x509.Certificate:
+    from cryptography import x509
+
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in request.dns_names]
     sans += [x509.IPAddress(ip) for ip in request.ip_addresses]
-    now = now_utc()
     san = x509.SubjectAlternativeName(sans)
     ski = x509.SubjectKeyIdentifier.from_public_key(public)
     # One constructor call with ready Extension objects: the chained add_extension calls copy
@@ -115,18 +167,16 @@ def build_leaf(
         x509.Extension(san.oid, len(subject) == 0, san),
         x509.Extension(ski.oid, False, ski),
     ]
-    with crypto_errors("build the certificate"):
-        builder = x509.CertificateBuilder(
-            issuer_name=ca.subject,
-            subject_name=subject,
-            public_key=public,
-            serial_number=x509.random_serial_number(),
-            not_valid_before=now - CLOCK_SKEW,
-            not_valid_after=_not_after(ca, now, days),
-            extensions=extensions,
-        )
-        cert = builder.sign(ca.key, ca.hash)  # type: ignore[arg-type]
-    return key, cert
+    builder = x509.CertificateBuilder(
+        issuer_name=ca.subject,
+        subject_name=subject,
+        public_key=public,
+        serial_number=leaf.serial,
+        not_valid_before=leaf.not_before,
+        not_valid_after=leaf.not_after,
+        extensions=extensions,
+    )
+    return builder.sign(ca.key, ca.hash)  # type: ignore[arg-type]
 
 
 def _fixed_extensions(

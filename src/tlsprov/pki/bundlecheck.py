@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tlsprov.errors import LintError
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.bundleio import plain_key_hint
+from tlsprov.pki.made import recall
 from tlsprov.pki.x509 import (
     covers,
     key_matches_cert,
@@ -24,6 +25,7 @@ from tlsprov.pki.x509 import (
 
 if TYPE_CHECKING:
     from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 __all__ = ["check_bundle", "check_client_bundle"]
 
@@ -40,11 +42,8 @@ def _chain_problems(
 ) -> list[str]:
     """The leaf must be signed by chain[0] (or the CA), each element by the next, the last by
     the CA, unless the CA is itself the last element."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    ca_der = ca.public_bytes(Encoding.DER)
     issuers = list(chain)
-    if not issuers or issuers[-1].public_bytes(Encoding.DER) != ca_der:
+    if not issuers or issuers[-1] != ca:  # certificates compare by their DER
         issuers.append(ca)
     if not signed_by(leaf, issuers[0]) and not signed_by(leaf, ca):
         return [
@@ -75,15 +74,18 @@ def _eku(cert: x509.Certificate, wanted: str) -> bool | None:
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
+    from tlsprov.pki.lint import extension_map
+
     oid = getattr(ExtendedKeyUsageOID, wanted)
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
+    eku = extension_map(cert).get(x509.ExtendedKeyUsage)
+    if not isinstance(eku, x509.ExtendedKeyUsage):
         return None
     return oid in eku or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
 
 
 def _alt_name_problems(leaf: x509.Certificate, alt_names: Sequence[str]) -> list[str]:
+    if not alt_names:
+        return []
     dns, ips = san_identities(leaf)
     if not dns and not ips:
         return []  # lint already reports the missing subjectAltName
@@ -96,6 +98,29 @@ def _alt_name_problems(leaf: x509.Certificate, alt_names: Sequence[str]) -> list
         else:
             problems.append(f"{ident} is an IP address but the certificate has no IP SAN for it")
     return problems
+
+
+def _made_key(pem: bytes) -> PrivateKeyTypes | None:
+    """The key object ``pem`` was just serialised from in this process (see
+    :mod:`tlsprov.pki.made`): no second parse, no second RSA consistency check."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    made = recall(pem)
+    kinds = (
+        rsa.RSAPrivateKey,
+        ec.EllipticCurvePrivateKey,
+        ed25519.Ed25519PrivateKey,
+        ed448.Ed448PrivateKey,
+    )
+    return made if isinstance(made, kinds) else None
+
+
+def _made_cert(pem: bytes) -> x509.Certificate | None:
+    """The certificate ``pem`` was just serialised from in this process, else ``None``."""
+    from cryptography import x509
+
+    made = recall(pem)
+    return made if isinstance(made, x509.Certificate) else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -173,10 +198,13 @@ def check_bundle(
     identities = [host, *alt_names]
     for ident in identities:
         parse_identity(ident)
-    key = load_private_key(
+    key = _made_key(bundle.private_key_pem) or load_private_key(
         bundle.private_key_pem, source="the bundle's key", encrypted_hint=plain_key_hint("H")
     )
-    leaf = load_certs(bundle.leaf_pem, source="the bundle's certificate")[0]
+    leaf = (
+        _made_cert(bundle.leaf_pem)
+        or load_certs(bundle.leaf_pem, source="the bundle's certificate")[0]
+    )
     chain = [_issuer_cert(pem, "the bundle's chain") for pem in bundle.chain_pem]
     ca = _issuer_cert(bundle.ca_pem, "the bundle's ca.crt")
 

@@ -28,21 +28,42 @@ Checks (codes in brackets):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import functools
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 from tlsprov.errors import LintError
 from tlsprov.models import Usage
-from tlsprov.pki.x509 import covers, describe_key, now_utc, parse_identity, san_identities
+from tlsprov.pki.made import provenance
+from tlsprov.pki.x509 import covers, describe_key, now_utc, parse_identity
 
 if TYPE_CHECKING:
-    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-__all__ = ["Finding", "errors", "is_ca", "lint_certificate", "raise_on_errors", "warnings"]
+    from tlsprov.models import IPAddress
+
+__all__ = [
+    "Finding",
+    "errors",
+    "extension_map",
+    "is_ca",
+    "lint_certificate",
+    "raise_on_errors",
+    "warnings",
+]
 
 Level = Literal["error", "warning"]
-_E = TypeVar("_E", bound="x509.ExtensionType")
+_E = TypeVar("_E", bound=x509.ExtensionType)
+#: A certificate's extensions by value type, read once per lint.
+_Exts = Mapping[type[x509.ExtensionType], x509.ExtensionType]
 
 #: Days before expiry from which ``expiring-soon`` is reported.
 EXPIRY_WARN_DAYS = 30
@@ -69,18 +90,30 @@ class Finding:
 
 def is_ca(cert: x509.Certificate) -> bool:
     """True when ``cert`` has basicConstraints with ``CA:TRUE``."""
-    from cryptography import x509
+    return _is_ca(extension_map(cert))
 
-    try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return False
-    return bc.ca
+
+def _is_ca(exts: _Exts) -> bool:
+    bc = _ext(exts, x509.BasicConstraints)
+    return bc is not None and bc.ca
+
+
+@functools.lru_cache(maxsize=16)  # the bundle check reads the leaf's SAN and EKU too
+def extension_map(cert: x509.Certificate) -> Mapping[type[x509.ExtensionType], x509.ExtensionType]:
+    """``cert``'s extensions by value type (``x509.KeyUsage`` -> its value), read once; for a
+    certificate made in this process, the values it was made from (nothing to parse back)."""
+    made = provenance(cert)
+    if made is not None and made.extensions is not None:
+        return made.extensions
+    return {type(e.value): e.value for e in cert.extensions}
+
+
+@functools.lru_cache(maxsize=16)
+def _ca_common_name(ca: x509.Certificate) -> str | None:
+    return _common_name(ca.subject)
 
 
 def _common_name(name: x509.Name) -> str | None:
-    from cryptography.x509.oid import NameOID
-
     attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if not attrs:
         return None
@@ -88,13 +121,21 @@ def _common_name(name: x509.Name) -> str | None:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
-def _ext(cert: x509.Certificate, kind: type[_E]) -> _E | None:
-    from cryptography import x509
+def _ext(exts: _Exts, kind: type[_E]) -> _E | None:
+    found = exts.get(kind)
+    return found if isinstance(found, kind) else None
 
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
+
+def _san_identities(exts: _Exts) -> tuple[list[str], list[IPAddress]]:
+    san = _ext(exts, x509.SubjectAlternativeName)
+    if san is None:
+        return [], []
+    ips = [
+        ip
+        for ip in san.get_values_for_type(x509.IPAddress)
+        if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address)
+    ]
+    return san.get_values_for_type(x509.DNSName), ips
 
 
 def _check_validity(cert: x509.Certificate, now: dt.datetime, warn_days: int) -> list[Finding]:
@@ -119,13 +160,8 @@ def _check_validity(cert: x509.Certificate, now: dt.datetime, warn_days: int) ->
     return []
 
 
-def _check_key_and_signature(cert: x509.Certificate) -> list[Finding]:
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
-
+def _check_key_and_signature(cert: x509.Certificate, key: PublicKeyTypes) -> list[Finding]:
     found: list[Finding] = []
-    key = cert.public_key()
     label, bits = describe_key(key)
     minimum = 0
     if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
@@ -154,15 +190,13 @@ def _check_key_and_signature(cert: x509.Certificate) -> list[Finding]:
 _STRICT = "strict verifiers (tlsprov verify, Python 3.13, openssl -x509_strict) reject it"
 
 
-def _check_key_ids(cert: x509.Certificate) -> list[Finding]:
-    from cryptography import x509
-
+def _check_key_ids(cert: x509.Certificate, exts: _Exts) -> list[Finding]:
     found: list[Finding] = []
-    if cert.issuer != cert.subject and _ext(cert, x509.AuthorityKeyIdentifier) is None:
+    if _ext(exts, x509.AuthorityKeyIdentifier) is None and cert.issuer != cert.subject:
         found.append(
             Finding("error", "missing-aki", f"certificate has no authorityKeyIdentifier; {_STRICT}")
         )
-    if is_ca(cert) and _ext(cert, x509.SubjectKeyIdentifier) is None:
+    if _is_ca(exts) and _ext(exts, x509.SubjectKeyIdentifier) is None:
         found.append(
             Finding(
                 "error",
@@ -173,10 +207,8 @@ def _check_key_ids(cert: x509.Certificate) -> list[Finding]:
     return found
 
 
-def _check_ca(cert: x509.Certificate) -> list[Finding]:
-    from cryptography import x509
-
-    ku = _ext(cert, x509.KeyUsage)
+def _check_ca(exts: _Exts) -> list[Finding]:
+    ku = _ext(exts, x509.KeyUsage)
     if ku is None:
         return [
             Finding(
@@ -197,16 +229,14 @@ def _check_ca(cert: x509.Certificate) -> list[Finding]:
     return []
 
 
-def _check_signing_key_usage(cert: x509.Certificate) -> list[Finding]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
-
-    ku = _ext(cert, x509.KeyUsage)
-    key = cert.public_key()
+def _check_signing_key_usage(key: PublicKeyTypes, exts: _Exts) -> list[Finding]:
+    ku = _ext(exts, x509.KeyUsage)
+    if ku is None or ku.digital_signature:
+        return []
     signing_only = isinstance(
         key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
     )
-    if ku is None or ku.digital_signature or not signing_only:
+    if not signing_only:
         return []
     return [
         Finding(
@@ -221,15 +251,14 @@ def _check_signing_key_usage(cert: x509.Certificate) -> list[Finding]:
 
 def _check_leaf(
     cert: x509.Certificate,
+    key: PublicKeyTypes,
+    exts: _Exts,
     host: str | None,
     ca: x509.Certificate | None,
     usage: Usage | None,
 ) -> list[Finding]:
-    from cryptography import x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
     found: list[Finding] = []
-    has_san = _ext(cert, x509.SubjectAlternativeName) is not None
+    has_san = _ext(exts, x509.SubjectAlternativeName) is not None
     cn = _common_name(cert.subject)
     if not has_san:
         if cn is not None:
@@ -243,7 +272,7 @@ def _check_leaf(
             )
         else:
             found.append(Finding("error", "no-san", "certificate has no subjectAltName"))
-    dns_names, ips = san_identities(cert)
+    dns_names, ips = _san_identities(exts)
     if host is not None:
         ident = parse_identity(host)
         if not isinstance(ident, str) and not ips:
@@ -263,8 +292,8 @@ def _check_leaf(
                     f"{host} is not in the certificate's subjectAltName (SANs: {sans})",
                 )
             )
-    found += _check_signing_key_usage(cert)
-    if ca is not None and cn is not None and cn == _common_name(ca.subject):
+    found += _check_signing_key_usage(key, exts)
+    if ca is not None and cn is not None and cn == _ca_common_name(ca):
         found.append(
             Finding(
                 "warning",
@@ -274,7 +303,7 @@ def _check_leaf(
         )
     server = usage.server if usage is not None else host is not None
     if server:
-        eku = _ext(cert, x509.ExtendedKeyUsage)
+        eku = _ext(exts, x509.ExtendedKeyUsage)
         if eku is not None and ExtendedKeyUsageOID.SERVER_AUTH not in list(eku):
             found.append(
                 Finding(
@@ -313,13 +342,16 @@ def lint_certificate(
         InputError: ``host`` is not a valid name or IP address.
     """
     when = now if now is not None else now_utc()
+    exts = extension_map(cert)
     found = _check_validity(cert, when, warn_days)
-    found += _check_key_and_signature(cert)
-    found += _check_key_ids(cert)
-    if is_ca(cert):
-        found += _check_ca(cert)
+    made = provenance(cert)  # made here: its key object is at hand; else decoded once
+    key = made.subject_key if made is not None else cert.public_key()
+    found += _check_key_and_signature(cert, key)
+    found += _check_key_ids(cert, exts)
+    if _is_ca(exts):
+        found += _check_ca(exts)
     else:
-        found += _check_leaf(cert, host, ca, usage)
+        found += _check_leaf(cert, key, exts, host, ca, usage)
     return found
 
 

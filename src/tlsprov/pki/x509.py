@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
 from tlsprov.models import CertificateRequest, IPAddress, KeyType, Usage
+from tlsprov.pki.made import provenance, remember
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -43,6 +45,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----\r?\n?", re.DOTALL)
 
 
+@functools.lru_cache(maxsize=1024)  # a bundle check parses each of its names several times
 def parse_identity(text: str) -> str | IPAddress:
     """Parse a host name or IP address as typed by a user.
 
@@ -173,18 +176,19 @@ def key_to_pem(key: PrivateKeyTypes) -> bytes:
     """Serialise a private key as unencrypted PKCS#8 PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    return key.private_bytes(
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    return remember(pem, key)
 
 
 def cert_to_pem(cert: x509.Certificate) -> bytes:
     """Serialise a certificate as PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    return cert.public_bytes(serialization.Encoding.PEM)
+    return remember(cert.public_bytes(serialization.Encoding.PEM), cert)
 
 
 def split_pem(data: bytes, label: str = "CERTIFICATE") -> list[bytes]:
@@ -292,7 +296,8 @@ def _public_der(key: PublicKeyTypes) -> bytes:
 
 def key_matches_cert(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
     """True when ``key`` is the private half of ``cert``'s public key."""
-    return _public_der(key.public_key()) == _public_der(cert.public_key())
+    made = provenance(cert)  # made here: its public key object is at hand, not to be decoded
+    return key.public_key() == (made.subject_key if made else cert.public_key())
 
 
 def fingerprint(cert: x509.Certificate, algorithm: str = "sha256") -> str:
@@ -351,14 +356,31 @@ def covers(dns_names: Sequence[str], ips: Sequence[IPAddress], identity: str) ->
     return False
 
 
+@functools.lru_cache(maxsize=32)
+def _issuer_id(issuer: x509.Certificate) -> tuple[bytes, bytes]:
+    return _public_der(issuer.public_key()), issuer.subject.public_bytes()
+
+
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """True when ``issuer`` names and signed ``cert`` (its signature verifies with the issuer's
     key); False for another issuer, another key or a mismatched algorithm."""
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec
 
+    made = provenance(cert)
+    if made is not None:  # signed in this process: no need to verify what was just made
+        return (made.signer, made.issuer) == _issuer_id(issuer)
     try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+        key = issuer.public_key()
+        params = cert.signature_algorithm_parameters
+        if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
+            # what verify_directly_issued_by does, without decoding the issuer's key again
+            if cert.issuer != issuer.subject:
+                return False
+            key.verify(cert.signature, cert.tbs_certificate_bytes, params)
+        else:
+            cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 

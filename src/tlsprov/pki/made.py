@@ -1,0 +1,89 @@
+"""What this process just made, found again without parsing or verifying it a second time.
+
+:func:`~tlsprov.pki.x509.key_to_pem` and :func:`~tlsprov.pki.x509.cert_to_pem` remember the
+object behind each PEM they return; a provider that signs a certificate itself notes with
+:func:`remember_made` by which key, for which key and under which issuer name. The bundle check
+of a bundle built a moment ago then takes the objects instead of parsing the PEMs again (for an
+RSA key, parsing means a consistency check that costs more than making the key), and knows the
+leaf's signature and public key from how it was made instead of decoding and verifying them.
+
+A PEM matches by identity of the ``bytes`` object, which is immutable: a PEM from anywhere else,
+even with equal content, is parsed as before. A certificate matches by identity too, and the
+certificate object is held meanwhile. Only the last few of each are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+__all__ = ["Provenance", "provenance", "recall", "remember", "remember_made"]
+
+#: Entries kept at most: a bundle holds two PEMs made here (key, leaf), checked right away.
+_SIZE = 16
+_lock = threading.Lock()
+_made: OrderedDict[int, tuple[object, object]] = OrderedDict()
+_signers: OrderedDict[int, tuple[object, object]] = OrderedDict()
+
+
+def _put(table: OrderedDict[int, tuple[object, object]], key: object, value: object) -> None:
+    with _lock:
+        table[id(key)] = (key, value)  # the key object is held, so its id is not reused
+        if len(table) > _SIZE:
+            table.popitem(last=False)
+
+
+def _get(table: OrderedDict[int, tuple[object, object]], key: object) -> object | None:
+    with _lock:
+        found = table.get(id(key))
+    return found[1] if found is not None and found[0] is key else None
+
+
+def remember(pem: bytes, obj: object) -> bytes:
+    """Note that ``pem`` was just made from ``obj``; return ``pem``."""
+    _put(_made, pem, obj)
+    return pem
+
+
+def recall(pem: bytes) -> object | None:
+    """The object ``pem`` (this very ``bytes`` object) was made from, else ``None``."""
+    return _get(_made, pem)
+
+
+def remember_made(
+    cert: x509.Certificate,
+    *,
+    signer: bytes,
+    issuer: bytes,
+    subject_key: PublicKeyTypes,
+    extensions: Mapping[type[x509.ExtensionType], x509.ExtensionType] | None = None,
+) -> None:
+    """Note that ``cert`` was just signed here: by the private half of ``signer`` (DER SPKI),
+    naming ``issuer`` (the DER Name written in it), for ``subject_key`` (its public key object),
+    and, when given, with exactly the extension values ``extensions`` (by value type) encoded.
+    """
+    _put(_signers, cert, Provenance(signer, issuer, subject_key, extensions))
+
+
+def provenance(cert: x509.Certificate) -> Provenance | None:
+    """How ``cert`` (this very object) was made here, else ``None``."""
+    found = _get(_signers, cert)
+    return found if isinstance(found, Provenance) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """How a certificate was made in this process (see :func:`remember_made`)."""
+
+    signer: bytes
+    issuer: bytes
+    subject_key: PublicKeyTypes
+    extensions: Mapping[type[x509.ExtensionType], x509.ExtensionType] | None = None
