@@ -7,6 +7,10 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 from tlsprov.models import CertificateRequest, KeyType, Usage
 from tlsprov.pki.made import remember_made
 from tlsprov.pki.x509 import generate_key, now_utc
@@ -14,7 +18,6 @@ from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_erro
 from tlsprov_selfsigned._template import LeafInputs, derive_template
 
 if TYPE_CHECKING:
-    from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import (
         CertificateIssuerPrivateKeyTypes,
         CertificateIssuerPublicKeyTypes,
@@ -33,8 +36,6 @@ def leaf_key_usage(key_type: KeyType) -> x509.KeyUsage:
 
     keyEncipherment and dataEncipherment make sense only for RSA keys (RFC 8813).
     """
-    from cryptography import x509
-
     rsa = key_type.is_rsa
     return x509.KeyUsage(
         digital_signature=True,
@@ -51,9 +52,6 @@ def leaf_key_usage(key_type: KeyType) -> x509.KeyUsage:
 
 @functools.cache
 def _extended_key_usage(usage: Usage) -> x509.ExtendedKeyUsage:
-    from cryptography import x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
     ekus = [ExtendedKeyUsageOID.SERVER_AUTH] if usage.server else []
     ekus += [ExtendedKeyUsageOID.CLIENT_AUTH] if usage.client else []
     return x509.ExtendedKeyUsage(ekus)
@@ -61,8 +59,6 @@ def _extended_key_usage(usage: Usage) -> x509.ExtendedKeyUsage:
 
 @functools.cache
 def _not_a_ca() -> x509.BasicConstraints:
-    from cryptography import x509
-
     return x509.BasicConstraints(ca=False, path_length=None)
 
 
@@ -71,9 +67,6 @@ def leaf_subject(request: CertificateRequest) -> x509.Name:
 
     When no identity fits, the subject is empty and the SAN is made critical (RFC 5280 4.2.1.6).
     """
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
     cn = _leaf_cn(request)
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
 
@@ -110,9 +103,6 @@ def build_leaf(
     The first leaf of a kind comes from ``CertificateBuilder``; later ones from the template
     derived from it (the same bytes, see :mod:`tlsprov_selfsigned._template`).
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
     key = generate_key(key_type)
     public = key.public_key()
     now = now_utc()
@@ -129,19 +119,31 @@ def build_leaf(
     )
     kind = (key_type.is_rsa, request.usage)
     template = ca.templates.get(kind) if leaf.common_name else None
-    values = None
     with crypto_errors("build the certificate"):
-        if template is not None:
-            cert = template.sign(leaf, ca.key, ca.hash)
-            values = template.values(leaf)
-        else:
+        if template is None:
             cert = _build(ca, request, key_type, leaf_subject(request), public, leaf)
+            remember_made(
+                cert,
+                signer=ca.public_der,
+                issuer=ca.subject_der,
+                subject_key=public,
+                private_key=key,
+            )
             if leaf.common_name and kind not in ca.templates:
                 ca.templates[kind] = derive_template(
                     cert, leaf, issuer=ca.cert, key=ca.key, algorithm=ca.hash
                 )
+            return key, cert
+        cert, der = template.sign(leaf, ca.key, ca.hash)
     remember_made(
-        cert, signer=ca.public_der, issuer=ca.subject_der, subject_key=public, extensions=values
+        cert,
+        signer=ca.public_der,
+        issuer=ca.subject_der,
+        subject_key=public,
+        extensions=template.values(leaf),
+        common_name=leaf.common_name,
+        der=der,
+        private_key=key,
     )
     return key, cert
 
@@ -154,8 +156,6 @@ def _build(
     public: CertificateIssuerPublicKeyTypes,
     leaf: LeafInputs,
 ) -> x509.Certificate:
-    from cryptography import x509
-
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in request.dns_names]
     sans += [x509.IPAddress(ip) for ip in request.ip_addresses]
     san = x509.SubjectAlternativeName(sans)
@@ -183,8 +183,6 @@ def _fixed_extensions(
     ca: CertificateAuthority, key_type: KeyType, usage: Usage
 ) -> list[x509.Extension[x509.ExtensionType]]:
     """AKI, basicConstraints, keyUsage and extendedKeyUsage: the same for every leaf of a kind."""
-    from cryptography import x509
-
     values: tuple[x509.ExtensionType, ...] = (
         ca.aki,
         _not_a_ca(),

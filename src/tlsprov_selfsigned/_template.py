@@ -12,16 +12,20 @@ sign. Anything unusual (no CN, another structure, another key family) stays with
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from tlsprov.models import IPAddress
 
 if TYPE_CHECKING:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 __all__ = ["LeafInputs", "LeafTemplate", "derive_template"]
@@ -29,7 +33,8 @@ __all__ = ["LeafInputs", "LeafTemplate", "derive_template"]
 _SEQUENCE, _SET, _BIT_STRING, _OCTET_STRING = 0x30, 0x31, 0x03, 0x04
 _CN = bytes.fromhex("0603550403")  # OID 2.5.4.3, commonName
 _SAN = bytes.fromhex("0603551d11")  # OID 2.5.29.17, subjectAltName
-_SKI = bytes.fromhex("0603551d0e")  # OID 2.5.29.14, subjectKeyIdentifier
+#: Extension { OID 2.5.29.14 subjectKeyIdentifier, OCTET STRING { OCTET STRING (20 bytes) } }
+_SKI_EXTENSION = bytes.fromhex("301d0603551d0e04160414")
 _FIXED = 4  # AKI, basicConstraints, keyUsage, extendedKeyUsage, as build_leaf orders them
 
 
@@ -68,6 +73,11 @@ def _content(element: bytes) -> bytes:
 
 def _time(when: dt.datetime) -> bytes:
     """RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, whole seconds."""
+    return _time_at(when.replace(microsecond=0))
+
+
+@functools.lru_cache(maxsize=8)  # a bulk run writes the same second again and again
+def _time_at(when: dt.datetime) -> bytes:
     if 1950 <= when.year < 2050:
         return _tlv(0x17, when.strftime("%y%m%d%H%M%SZ").encode())
     return _tlv(0x18, when.strftime("%Y%m%d%H%M%SZ").encode())
@@ -91,6 +101,10 @@ class LeafInputs:
     common_name: str
     dns_names: Sequence[str]
     ip_addresses: Sequence[IPAddress]
+    ski: bytes = field(init=False)  # the subjectKeyIdentifier, from public_der
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ski", _ski_digest(self.public_der))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +119,10 @@ class LeafTemplate:
 
     def values(self, leaf: LeafInputs) -> dict[type[x509.ExtensionType], x509.ExtensionType]:
         """The extension values :meth:`tbs` encodes for ``leaf``, by value type."""
-        from cryptography import x509
-
         san = x509.SubjectAlternativeName(
             [*map(x509.DNSName, leaf.dns_names), *map(x509.IPAddress, leaf.ip_addresses)]
         )
-        ski = x509.SubjectKeyIdentifier(_ski_digest(leaf.public_der))
+        ski = x509.SubjectKeyIdentifier(leaf.ski)
         values: list[x509.ExtensionType] = [*self.fixed_values, san, ski]
         return {type(v): v for v in values}
 
@@ -121,8 +133,7 @@ class LeafTemplate:
         names = b"".join(_tlv(0x82, name.encode("ascii")) for name in leaf.dns_names)
         names += b"".join(_tlv(0x87, ip.packed) for ip in leaf.ip_addresses)
         san = _tlv(_SEQUENCE, _SAN + _tlv(_OCTET_STRING, _tlv(_SEQUENCE, names)))
-        ski_value = _tlv(_OCTET_STRING, _ski_digest(leaf.public_der))
-        ski = _tlv(_SEQUENCE, _SKI + _tlv(_OCTET_STRING, ski_value))
+        ski = _SKI_EXTENSION + leaf.ski
         extensions = _tlv(0xA3, _tlv(_SEQUENCE, self.fixed_extensions + san + ski))
         return _tlv(
             _SEQUENCE,
@@ -141,11 +152,10 @@ class LeafTemplate:
         leaf: LeafInputs,
         key: CertificateIssuerPrivateKeyTypes,
         algorithm: hashes.HashAlgorithm | None,
-    ) -> x509.Certificate:
-        """The certificate for ``leaf``, signed with ``key`` as the builder signs."""
-        from cryptography import x509
-
-        return x509.load_der_x509_certificate(self._signed(self.tbs(leaf), key, algorithm))
+    ) -> tuple[x509.Certificate, bytes]:
+        """The certificate for ``leaf``, signed with ``key`` as the builder signs, and its DER."""
+        der = self._signed(self.tbs(leaf), key, algorithm)
+        return x509.load_der_x509_certificate(der), der
 
     def _signed(
         self,
@@ -153,8 +163,6 @@ class LeafTemplate:
         key: CertificateIssuerPrivateKeyTypes,
         algorithm: hashes.HashAlgorithm | None,
     ) -> bytes:
-        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
         if isinstance(key, ec.EllipticCurvePrivateKey) and algorithm is not None:
             signature = key.sign(tbs, ec.ECDSA(algorithm))
         elif isinstance(key, rsa.RSAPrivateKey) and algorithm is not None:
@@ -175,9 +183,6 @@ def derive_template(
     """The template of ``built`` (a leaf ``CertificateBuilder`` made from ``leaf``, signed with
     ``key`` of ``issuer``), or ``None`` when re-encoding ``leaf`` does not give ``built``'s exact
     to-be-signed bytes and extension values, or a signature over them does not verify."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import serialization
-
     try:
         der = built.public_bytes(serialization.Encoding.DER)
         _, start, end = _read(der, 0)
@@ -196,7 +201,7 @@ def derive_template(
             return None
         if template.values(leaf) != {type(v): v for v in values}:
             return None
-        template.sign(leaf, key, algorithm).verify_directly_issued_by(issuer)
+        template.sign(leaf, key, algorithm)[0].verify_directly_issued_by(issuer)
     except (ValueError, IndexError, TypeError, InvalidSignature):
         return None
     return template

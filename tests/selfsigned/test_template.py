@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from tlsprov.models import CertificateRequest, KeyType, Usage
 from tlsprov.pki.made import provenance
-from tlsprov.pki.x509 import generate_key, make_request, now_utc
+from tlsprov.pki.x509 import cert_to_pem, generate_key, make_request, now_utc
 from tlsprov_selfsigned._ca import CertificateAuthority, build_ca
 from tlsprov_selfsigned._issue import _build, build_leaf, leaf_subject
 from tlsprov_selfsigned._template import LeafInputs, LeafTemplate
@@ -75,7 +75,8 @@ def test_template_encodes_what_the_builder_encodes(key_type: str, usage: Usage, 
     built = _build(ca, request, KeyType(key_type), leaf_subject(request), key.public_key(), leaf)
     assert template.tbs(leaf) == built.tbs_certificate_bytes
     assert template.values(leaf) == {type(e.value): e.value for e in built.extensions}
-    signed = template.sign(leaf, ca.key, ca.hash)
+    signed, der = template.sign(leaf, ca.key, ca.hash)
+    assert der == signed.public_bytes(serialization.Encoding.DER)
     assert signed.tbs_certificate_bytes == built.tbs_certificate_bytes
     signed.verify_directly_issued_by(ca.cert)
 
@@ -88,7 +89,9 @@ def test_validity_from_2050_is_generalized_time() -> None:
     built = _build(ca, request, KeyType.EC256, leaf_subject(request), key.public_key(), leaf)
     assert template.tbs(leaf) == built.tbs_certificate_bytes
     assert b"\x18\x0f20510304050607Z" in template.tbs(leaf)  # GeneralizedTime, whole seconds
-    assert template.sign(leaf, ca.key, ca.hash).not_valid_after_utc == after.replace(microsecond=0)
+    assert template.sign(leaf, ca.key, ca.hash)[0].not_valid_after_utc == after.replace(
+        microsecond=0
+    )
 
 
 def test_later_leaves_come_from_the_template_with_what_they_were_made_from() -> None:
@@ -106,6 +109,9 @@ def test_later_leaves_come_from_the_template_with_what_they_were_made_from() -> 
     assert made.extensions == {type(e.value): e.value for e in second.extensions}
     assert made.subject_key == key.public_key() == second.public_key()
     assert made.signer == ca.public_der and made.issuer == second.issuer.public_bytes()
+    assert made.common_name == "harbor.test" and second.subject.rfc4514_string() == "CN=harbor.test"
+    assert made.der == second.public_bytes(serialization.Encoding.DER)
+    assert cert_to_pem(second) == second.public_bytes(serialization.Encoding.PEM)
     second.verify_directly_issued_by(ca.cert)
     assert second.serial_number != first.serial_number
     san = second.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

@@ -8,9 +8,14 @@ import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
 from tlsprov.errors import LintError
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.bundleio import plain_key_hint
+from tlsprov.pki.lint import extension_map, lint_certificate
 from tlsprov.pki.made import recall
 from tlsprov.pki.x509 import (
     covers,
@@ -24,7 +29,6 @@ from tlsprov.pki.x509 import (
 )
 
 if TYPE_CHECKING:
-    from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 __all__ = ["check_bundle", "check_client_bundle"]
@@ -71,11 +75,6 @@ def _date_problems(cert: x509.Certificate, what: str, now: dt.datetime) -> list[
 
 def _eku(cert: x509.Certificate, wanted: str) -> bool | None:
     """True/False when an EKU extension exists (with/without ``wanted``); None when absent."""
-    from cryptography import x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    from tlsprov.pki.lint import extension_map
-
     oid = getattr(ExtendedKeyUsageOID, wanted)
     eku = extension_map(cert).get(x509.ExtendedKeyUsage)
     if not isinstance(eku, x509.ExtendedKeyUsage):
@@ -103,8 +102,6 @@ def _alt_name_problems(leaf: x509.Certificate, alt_names: Sequence[str]) -> list
 def _made_key(pem: bytes) -> PrivateKeyTypes | None:
     """The key object ``pem`` was just serialised from in this process (see
     :mod:`tlsprov.pki.made`): no second parse, no second RSA consistency check."""
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-
     made = recall(pem)
     kinds = (
         rsa.RSAPrivateKey,
@@ -117,8 +114,6 @@ def _made_key(pem: bytes) -> PrivateKeyTypes | None:
 
 def _made_cert(pem: bytes) -> x509.Certificate | None:
     """The certificate ``pem`` was just serialised from in this process, else ``None``."""
-    from cryptography import x509
-
     made = recall(pem)
     return made if isinstance(made, x509.Certificate) else None
 
@@ -160,8 +155,6 @@ def _lint(
     refused (Harbor's guide invites reusing one ``-subj``, and clients then take the leaf for
     its own issuer). serverAuth is checked by :func:`check_bundle` itself.
     """
-    from tlsprov.pki.lint import lint_certificate
-
     errors: list[str] = []
     warnings: list[str] = []
     for finding in lint_certificate(cert, host=host, ca=ca, now=now):

@@ -98,13 +98,17 @@ def _is_ca(exts: _Exts) -> bool:
     return bc is not None and bc.ca
 
 
-@functools.lru_cache(maxsize=16)  # the bundle check reads the leaf's SAN and EKU too
-def extension_map(cert: x509.Certificate) -> Mapping[type[x509.ExtensionType], x509.ExtensionType]:
+def extension_map(cert: x509.Certificate) -> _Exts:
     """``cert``'s extensions by value type (``x509.KeyUsage`` -> its value), read once; for a
     certificate made in this process, the values it was made from (nothing to parse back)."""
     made = provenance(cert)
     if made is not None and made.extensions is not None:
         return made.extensions
+    return _parsed_extensions(cert)
+
+
+@functools.lru_cache(maxsize=16)  # the bundle check reads the leaf's SAN and EKU too
+def _parsed_extensions(cert: x509.Certificate) -> _Exts:
     return {type(e.value): e.value for e in cert.extensions}
 
 
@@ -251,6 +255,7 @@ def _check_signing_key_usage(key: PublicKeyTypes, exts: _Exts) -> list[Finding]:
 
 def _check_leaf(
     cert: x509.Certificate,
+    cn: str | None,
     key: PublicKeyTypes,
     exts: _Exts,
     host: str | None,
@@ -259,7 +264,6 @@ def _check_leaf(
 ) -> list[Finding]:
     found: list[Finding] = []
     has_san = _ext(exts, x509.SubjectAlternativeName) is not None
-    cn = _common_name(cert.subject)
     if not has_san:
         if cn is not None:
             found.append(
@@ -351,7 +355,8 @@ def lint_certificate(
     if _is_ca(exts):
         found += _check_ca(exts)
     else:
-        found += _check_leaf(cert, key, exts, host, ca, usage)
+        cn = made.common_name if made is not None else None  # no Name to decode
+        found += _check_leaf(cert, cn or _common_name(cert.subject), key, exts, host, ca, usage)
     return found
 
 

@@ -14,9 +14,7 @@ certificate object is held meanwhile. Only the last few of each are kept.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,21 +27,21 @@ __all__ = ["Provenance", "provenance", "recall", "remember", "remember_made"]
 
 #: Entries kept at most: a bundle holds two PEMs made here (key, leaf), checked right away.
 _SIZE = 16
-_lock = threading.Lock()
-_made: OrderedDict[int, tuple[object, object]] = OrderedDict()
-_signers: OrderedDict[int, tuple[object, object]] = OrderedDict()
+_made: dict[int, tuple[object, object]] = {}
+_signers: dict[int, tuple[object, object]] = {}
 
 
-def _put(table: OrderedDict[int, tuple[object, object]], key: object, value: object) -> None:
-    with _lock:
-        table[id(key)] = (key, value)  # the key object is held, so its id is not reused
-        if len(table) > _SIZE:
-            table.popitem(last=False)
+def _put(table: dict[int, tuple[object, object]], key: object, value: object) -> None:
+    table[id(key)] = (key, value)  # the key object is held, so its id is not reused
+    if len(table) > _SIZE:  # forget the oldest
+        try:  # noqa: SIM105  (suppress() costs a context manager per call on a hot path)
+            table.pop(next(iter(table)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it just now
+            pass
 
 
-def _get(table: OrderedDict[int, tuple[object, object]], key: object) -> object | None:
-    with _lock:
-        found = table.get(id(key))
+def _get(table: dict[int, tuple[object, object]], key: object) -> object | None:
+    found = table.get(id(key))
     return found[1] if found is not None and found[0] is key else None
 
 
@@ -65,12 +63,18 @@ def remember_made(
     issuer: bytes,
     subject_key: PublicKeyTypes,
     extensions: Mapping[type[x509.ExtensionType], x509.ExtensionType] | None = None,
+    common_name: str | None = None,
+    der: bytes | None = None,
+    private_key: object | None = None,
 ) -> None:
     """Note that ``cert`` was just signed here: by the private half of ``signer`` (DER SPKI),
-    naming ``issuer`` (the DER Name written in it), for ``subject_key`` (its public key object),
-    and, when given, with exactly the extension values ``extensions`` (by value type) encoded.
+    naming ``issuer`` (the DER Name written in it), for ``subject_key`` (its public key object).
+    When given: exactly the extension values ``extensions`` (by value type) are encoded in it,
+    its subject is ``CN=common_name`` and nothing else, ``der`` is its encoding, and
+    ``private_key`` is the key object whose public half ``subject_key`` is.
     """
-    _put(_signers, cert, Provenance(signer, issuer, subject_key, extensions))
+    made = Provenance(signer, issuer, subject_key, extensions, common_name, der, private_key)
+    _put(_signers, cert, made)
 
 
 def provenance(cert: x509.Certificate) -> Provenance | None:
@@ -87,3 +91,6 @@ class Provenance:
     issuer: bytes
     subject_key: PublicKeyTypes
     extensions: Mapping[type[x509.ExtensionType], x509.ExtensionType] | None = None
+    common_name: str | None = None
+    der: bytes | None = None
+    private_key: object | None = field(default=None, repr=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import ipaddress
@@ -188,7 +189,12 @@ def cert_to_pem(cert: x509.Certificate) -> bytes:
     """Serialise a certificate as PEM."""
     from cryptography.hazmat.primitives import serialization
 
-    return remember(cert.public_bytes(serialization.Encoding.PEM), cert)
+    made = provenance(cert)
+    if made is None or made.der is None:
+        return remember(cert.public_bytes(serialization.Encoding.PEM), cert)
+    text = base64.b64encode(made.der)  # the DER it was made from: the same PEM, less work
+    lines = b"\n".join(text[i : i + 64] for i in range(0, len(text), 64))
+    return remember(b"-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % lines, cert)
 
 
 def split_pem(data: bytes, label: str = "CERTIFICATE") -> list[bytes]:
@@ -296,7 +302,9 @@ def _public_der(key: PublicKeyTypes) -> bytes:
 
 def key_matches_cert(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
     """True when ``key`` is the private half of ``cert``'s public key."""
-    made = provenance(cert)  # made here: its public key object is at hand, not to be decoded
+    made = provenance(cert)  # made here: its key objects are at hand, nothing to decode
+    if made is not None and made.private_key is key:
+        return True
     return key.public_key() == (made.subject_key if made else cert.public_key())
 
 
@@ -356,9 +364,20 @@ def covers(dns_names: Sequence[str], ips: Sequence[IPAddress], identity: str) ->
     return False
 
 
-@functools.lru_cache(maxsize=32)
+_ISSUERS: dict[int, tuple[x509.Certificate, tuple[bytes, bytes]]] = {}
+
+
 def _issuer_id(issuer: x509.Certificate) -> tuple[bytes, bytes]:
-    return _public_der(issuer.public_key()), issuer.subject.public_bytes()
+    """The issuer's public key and subject, DER, kept for the object (held meanwhile)."""
+    found = _ISSUERS.get(id(issuer))
+    if found is None or found[0] is not issuer:
+        if len(_ISSUERS) >= 32:
+            _ISSUERS.clear()
+        found = _ISSUERS[id(issuer)] = (
+            issuer,
+            (_public_der(issuer.public_key()), issuer.subject.public_bytes()),
+        )
+    return found[1]
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

@@ -142,14 +142,10 @@ class ManagedProvider:
         """
         from tlsprov.pki.bundlecheck import check_bundle, check_client_bundle
 
-        who = f"provider '{self.name}' ({self.source})"
-        hint = (
-            "nothing was written; check the provider's options (a wrong CA or root file?), "
-            f"else tell the authors of {self.source}"
-        )
         if not isinstance(bundle, IssuedBundle):
             raise IssuanceError(
-                f"{who} returned {type(bundle).__name__}, not an IssuedBundle", hint=hint
+                f"{self._who} returned {type(bundle).__name__}, not an IssuedBundle",
+                hint=self._hint,
             )
         host, *alt_names = request.identities
         try:
@@ -160,8 +156,19 @@ class ManagedProvider:
                 return warnings
             return check_bundle(bundle, host=host, alt_names=alt_names)
         except (LintError, InputError) as exc:
-            message = f"{who} returned a broken bundle: {exc.message}"
-            raise IssuanceError(message, hint=hint) from exc
+            message = f"{self._who} returned a broken bundle: {exc.message}"
+            raise IssuanceError(message, hint=self._hint) from exc
+
+    @property
+    def _who(self) -> str:
+        return f"provider '{self.name}' ({self.source})"
+
+    @property
+    def _hint(self) -> str:
+        return (
+            "nothing was written; check the provider's options (a wrong CA or root file?), "
+            f"else tell the authors of {self.source}"
+        )
 
     @property
     def ca_manager(self) -> CAManager | None:
