@@ -75,7 +75,7 @@ def run(
     runs: int = 10,
     *,
     ec_count: int = 1000,
-    rsa_count: int = 40,
+    rsa_count: int = 100,
     tools: Tools | None = None,
 ) -> dict[str, Any]:
     """Rates (certificates per second, median over ``runs``) per key type and variant."""

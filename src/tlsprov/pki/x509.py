@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from tlsprov.errors import InputError
 from tlsprov.models import CertificateRequest, IPAddress, KeyType, Usage
+from tlsprov.pki.idn import idna_2008
 from tlsprov.pki.made import provenance, remember
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def parse_identity(text: str) -> str | IPAddress:
     name = raw.rstrip(".").lower()
     wildcard = name.startswith("*.")
     body = name[2:] if wildcard else name
-    ascii_name = _idna_2008(body, text)
+    ascii_name = idna_2008(body, text)
     labels = ascii_name.split(".") if ascii_name else []
     if (
         not labels
@@ -102,31 +103,6 @@ def port_suffix(text: str) -> tuple[str, str] | None:
     except InputError:
         return None
     return host, match.group("port")
-
-
-def _idna_2008(body: str, text: str) -> str:
-    """``body`` as A-labels; U-labels and ``xn--`` labels are checked by IDNA 2008 (RFC 5891).
-
-    Raises:
-        InputError: a label is not valid IDNA 2008, or an ``xn--`` label is not the canonical
-            A-label of a valid U-label.
-    """
-    if body.isascii() and not any(label.startswith("xn--") for label in body.split(".")):
-        return body
-    import idna
-
-    try:
-        if not body.isascii():
-            body = idna.encode(body, uts46=True).decode("ascii")
-        for label in body.split("."):
-            if label.startswith("xn--") and idna.alabel(idna.ulabel(label)).decode() != label:
-                raise idna.IDNAError(f"{label} is not the canonical A-label")
-    except UnicodeError as exc:  # idna.IDNAError is a UnicodeError
-        raise InputError(
-            f"'{text}' is not a valid international host name (IDNA 2008: {exc})",
-            hint="type the name in its Unicode form or copy its xn-- form from DNS",
-        ) from None
-    return body
 
 
 def make_request(
