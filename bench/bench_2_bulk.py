@@ -8,16 +8,19 @@ Per key type (ec256, rsa2048) three variants, each in a fresh interpreter, inter
   ``provider.issue(make_request([name], key_type=...))`` in memory.
 - ``tlsprov+files``: the same, plus ``write_bundle`` of each certificate to its own folder.
 
-Only the issuing loop is timed (CA creation and imports are not). The in-memory variants are
-timed in CPU seconds of the worker (``time.process_time``: both are single-threaded CPU work,
-so other load on a shared machine does not skew the ratio); ``tlsprov+files`` in wall seconds,
-since it waits for fsync. ``provider.issue`` includes the bundle check every provider's result
-gets (key, chain signature, names, dates, usage).
+Only the issuing loop is timed (CA creation and imports are not). The target compares the
+median of the per-round ratios (both variants run side by side in every round). The in-memory
+variants are timed in CPU seconds of the worker (``time.process_time``: both are
+single-threaded CPU work, so other load on a shared machine does not skew the ratio);
+``tlsprov+files`` in wall seconds, since it waits for fsync. ``provider.issue`` includes the
+bundle check every provider's result gets (key, chain, names, dates, usage, lint); for what the
+provider made in the same process it takes the objects as made (``tlsprov.pki.made``).
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -75,7 +78,7 @@ def run(
     runs: int = 10,
     *,
     ec_count: int = 1000,
-    rsa_count: int = 100,
+    rsa_count: int = 300,
     tools: Tools | None = None,
 ) -> dict[str, Any]:
     """Rates (certificates per second, median over ``runs``) per key type and variant."""
@@ -111,12 +114,18 @@ def run(
         files = measurements[f"{key_type} tlsprov+files"]["median_per_s"]
         if tools.has_trustme:
             theirs = measurements[f"{key_type} trustme"]["median_per_s"]
+            # Each round ran both side by side: the median of the rounds' ratios, so that the
+            # machine getting faster or slower between rounds does not decide the target.
+            ratio = statistics.median(
+                a / b for a, b in zip(rates["tlsprov"], rates["trustme"], strict=True)
+            )
             targets.append(
                 {
                     "what": f"{key_type}: tlsprov / trustme rate, in memory",
-                    "measured": f"{ours / theirs:.2f}× ({ours:.0f} vs {theirs:.0f}/s)",
+                    "measured": f"{ratio:.2f}× (median of {runs} rounds; "
+                    f"{ours:.0f} vs {theirs:.0f}/s)",
                     "target": f"≥ {TARGET[key_type]:g}×",
-                    "met": ours >= TARGET[key_type] * theirs,
+                    "met": ratio >= TARGET[key_type],
                     "note": f"with files written: {files:.0f}/s",
                 }
             )

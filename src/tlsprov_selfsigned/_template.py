@@ -90,7 +90,12 @@ def _ski_digest(public_der: bytes) -> bytes:
     return hashlib.sha1(bits).digest()  # noqa: S324  (an identifier, not a signature)
 
 
-@dataclass(frozen=True, slots=True)
+@functools.cache
+def _ecdsa(kind: type[hashes.HashAlgorithm]) -> ec.ECDSA:
+    return ec.ECDSA(kind())
+
+
+@dataclass(slots=True)  # not frozen: made once per leaf, and a frozen init costs a call per field
 class LeafInputs:
     """What differs between two leaves of one template."""
 
@@ -104,7 +109,7 @@ class LeafInputs:
     ski: bytes = field(init=False)  # the subjectKeyIdentifier, from public_der
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ski", _ski_digest(self.public_der))
+        self.ski = _ski_digest(self.public_der)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +169,7 @@ class LeafTemplate:
         algorithm: hashes.HashAlgorithm | None,
     ) -> bytes:
         if isinstance(key, ec.EllipticCurvePrivateKey) and algorithm is not None:
-            signature = key.sign(tbs, ec.ECDSA(algorithm))
+            signature = key.sign(tbs, _ecdsa(type(algorithm)))
         elif isinstance(key, rsa.RSAPrivateKey) and algorithm is not None:
             signature = key.sign(tbs, padding.PKCS1v15(), algorithm)
         else:

@@ -7,6 +7,7 @@ authoritative for ``harbor.test``; lexicon's ``powerdns`` provider writes the re
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import subprocess
@@ -189,3 +190,90 @@ except tlsprov.ConfigError as exc:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert "tlsprov[lexicon]" in proc.stdout, proc.stdout + proc.stderr
+
+
+def _sans(pem: bytes) -> list[str]:
+    from cryptography import x509
+
+    leaf = x509.load_pem_x509_certificate(pem)
+    san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return sorted(san.get_values_for_type(x509.DNSName))
+
+
+def test_the_command_line_as_typed(
+    pdns: PowerDns, pebble_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``--dns lexicon --lexicon-provider NAME -o lexicon.KEY=VALUE``, the token from the env."""
+    server = pebble_factory(dns_port=pdns.port)
+    out = tmp_path / "out"
+    argv = [
+        sys.executable, "-m", "tlsprov", "issue", f"cli.{ZONE}", "--alt-name", f"*.cli.{ZONE}",
+        "--provider", "letsencrypt", "--directory", server.directory,
+        "--ca-bundle", str(server.listener.ca), "--agree-tos",
+        "--account-dir", str(tmp_path / "account"), "--key-type", "ec256",
+        "--challenge", "dns-01", "--dns", "lexicon", "--lexicon-provider", "powerdns",
+        "-o", 'lexicon.auth_token={env = "TLSPROV_TEST_PDNS_KEY"}',
+        "-o", f"lexicon.pdns_server=http://127.0.0.1:{pdns.api_port}",
+        "-o", "lexicon.pdns_server_id=localhost",
+        "--dns-resolver", f"127.0.0.1:{pdns.port}", "--dns-propagation-timeout", "15",
+        "--out", str(out), "--json",
+    ]  # fmt: skip
+    env = {**os.environ, "TLSPROV_TEST_PDNS_KEY": pdns.api_key}
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert pdns.api_key not in proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["provider"] == "letsencrypt"
+    assert _sans((out / f"cli.{ZONE}.crt").read_bytes()) == [f"*.cli.{ZONE}", f"cli.{ZONE}"]
+    assert pdns.rrsets() == []  # every record it made is gone
+
+
+def test_the_config_file_as_written(
+    pdns: PowerDns, pebble_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``[provider.letsencrypt]`` with ``dns = "lexicon"`` and ``[provider.letsencrypt.lexicon]``
+    (the token through ``{file}``), read the way ``provision`` reads it."""
+    from tlsprov.lifecycle.config import load_config
+    from tlsprov.lifecycle.provision import provider_options
+    from tlsprov.plugins.registry import default_registry
+
+    server = pebble_factory(dns_port=pdns.port)
+    token = tmp_path / "pdns-token"
+    token.write_text(pdns.api_key + "\n", encoding="utf-8")
+    config_file = tmp_path / "tlsprov.toml"
+    config_file.write_text(
+        f"""
+[harbor]
+hostname = "cfg.{ZONE}"
+
+[provider]
+name = "letsencrypt"
+
+[provider.letsencrypt]
+directory = "{server.directory}"
+ca_bundle = "{server.listener.ca}"
+agree_tos = true
+account_dir = "{tmp_path / "account"}"
+challenge = "dns-01"
+dns = "lexicon"
+lexicon_provider = "powerdns"
+dns_resolver = "127.0.0.1:{pdns.port}"
+dns_propagation_timeout = 15
+
+[provider.letsencrypt.lexicon]
+auth_token = {{ file = "{token}" }}
+pdns_server = "http://127.0.0.1:{pdns.api_port}"
+pdns_server_id = "localhost"
+""",
+        encoding="utf-8",
+    )
+    config = load_config(config_file)
+    registry = default_registry()
+    provider = registry.get_provider(
+        config.provider_name, provider_options(config, registry), source=config.options_source
+    )
+    assert pdns.api_key not in repr(provider)
+    bundle = provider.issue(tlsprov.make_request([f"cfg.{ZONE}", f"*.cfg.{ZONE}"]))
+    assert _sans(bundle.leaf_pem) == [f"*.cfg.{ZONE}", f"cfg.{ZONE}"]
+    assert pdns.rrsets() == []

@@ -71,10 +71,12 @@ def test_dash_o_values_are_toml_when_they_parse_else_text(
         "-o", "days=30", "--option", "flag=true", "-o", 'names=["a","b"]',
         "-o", "ca_dir=/srv/ca", "-o", 'label="two words"', "-o", "ratio=0.25",
         "-o", "leaf_subject=/O=Example/CN=x", "-o", f"record={record}",
+        "-o", "lexicon.auth_token=s3cret",
     )  # fmt: skip
     assert code == 0, err
     got = json.loads(record.read_text())
     assert got == {
+        "lexicon.auth_token": "s3cret",  # TABLE.KEY reaches the provider as written
         "days": 30,
         "flag": True,
         "names": ["a", "b"],
@@ -104,7 +106,7 @@ def test_dash_o_wins_over_the_mapped_flags(
     assert got["email"] == "a@b.test"
 
 
-@pytest.mark.parametrize("bad", ["novalue", "=3", "no spaces=1", "a.b=1"])
+@pytest.mark.parametrize("bad", ["novalue", "=3", "no spaces=1", "a..b=1", ".a=1", "a.b.c=1"])
 def test_dash_o_without_key_value_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, bad: str
 ) -> None:

@@ -129,6 +129,21 @@ def test_parse_identity_raises_only_input_error(text: str) -> None:
 
 
 @BOUNDED
+@given(st.text("abz09-.", min_size=1, max_size=70) | st.text(_HOST_CHARS, max_size=30))
+def test_the_one_match_path_for_plain_names_agrees_with_the_full_checks(text: str) -> None:
+    """A name in normal form is answered by one regex match; ``" " + text`` takes every step
+    (strip, addresses, IDNA, labels) and must give the same answer."""
+
+    def outcome(value: str) -> object:
+        try:
+            return parse_identity(value)
+        except InputError:
+            return InputError
+
+    assert outcome(text) == outcome(" " + text)
+
+
+@BOUNDED
 @given(_NAMES, st.booleans(), st.booleans())
 def test_host_names_round_trip(name: str, wildcard: bool, upper: bool) -> None:
     text = ("*." if wildcard else "") + name

@@ -112,9 +112,17 @@ def _parsed_extensions(cert: x509.Certificate) -> _Exts:
     return {type(e.value): e.value for e in cert.extensions}
 
 
-@functools.lru_cache(maxsize=16)
+_CA_NAMES: dict[int, tuple[x509.Certificate, str | None]] = {}
+
+
 def _ca_common_name(ca: x509.Certificate) -> str | None:
-    return _common_name(ca.subject)
+    """The CA's CN, kept for the object (held meanwhile): hashing a certificate costs more."""
+    found = _CA_NAMES.get(id(ca))
+    if found is None or found[0] is not ca:
+        if len(_CA_NAMES) >= 16:
+            _CA_NAMES.clear()
+        found = _CA_NAMES[id(ca)] = (ca, _common_name(ca.subject))
+    return found[1]
 
 
 def _common_name(name: x509.Name) -> str | None:

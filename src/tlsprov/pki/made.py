@@ -83,7 +83,7 @@ def provenance(cert: x509.Certificate) -> Provenance | None:
     return found if isinstance(found, Provenance) else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per certificate made, and nobody changes it
 class Provenance:
     """How a certificate was made in this process (see :func:`remember_made`)."""
 

@@ -27,7 +27,8 @@ OPTION_TYPES: dict[type, str] = {
     list: "a list",
     dict: "a table",
 }
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+#: An option name, or ``TABLE.KEY`` for a key of one of the provider's tables (``lexicon.token``).
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)?$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,14 +143,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     the string ``/srv/ca`` (it is not TOML), ``label="x y"`` the string ``x y``.
 
     Raises:
-        ValueError: no ``=``, or the key is not a plain name.
+        ValueError: no ``=``, or the key is neither a plain name nor ``TABLE.KEY``.
     """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep:
         raise ValueError(f"'{text}' is not KEY=VALUE")
     if not _KEY.match(key):
-        raise ValueError(f"'{key}' is not an option name (letters, digits, '_' and '-')")
+        raise ValueError(
+            f"'{key}' is not an option name (letters, digits, '_' and '-'; TABLE.KEY for a key "
+            "of a table)"
+        )
     try:
         value: Any = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
