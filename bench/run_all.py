@@ -38,7 +38,7 @@ END = "<!-- bench-results:end -->"
 #: Full-run settings per benchmark (runs first); the smoke settings follow.
 FULL: dict[int, dict[str, Any]] = {
     1: {"runs": 15},
-    2: {"runs": 10, "ec_count": 1000, "rsa_count": 300},
+    2: {"runs": 10, "ec_count": 3000, "rsa_count": 300},
     3: {"runs": 10},
     4: {"runs": 20},
     5: {"runs": 10, "sizes": (1000, 10000, 50000)},
