@@ -22,6 +22,7 @@ from tlsprov.pki.x509 import (
     load_certs,
     load_private_key,
     now_utc,
+    public_der,
 )
 
 if TYPE_CHECKING:
@@ -91,13 +92,8 @@ class CertificateAuthority:
             aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
         except x509.ExtensionNotFound:
             aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
-        from cryptography.hazmat.primitives import serialization
-
         object.__setattr__(self, "cert_pem", cert_to_pem(self.cert))
-        public_der = self.key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        object.__setattr__(self, "public_der", public_der)
+        object.__setattr__(self, "public_der", public_der(self.key.public_key()))
         object.__setattr__(self, "subject_der", self.cert.subject.public_bytes())
         object.__setattr__(self, "aki", aki)
         object.__setattr__(self, "hash", signature_hash(self.key))

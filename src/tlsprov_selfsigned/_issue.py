@@ -8,12 +8,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tlsprov.models import CertificateRequest, KeyType, Usage
 from tlsprov.pki.made import remember_made
-from tlsprov.pki.x509 import generate_key, now_utc
+from tlsprov.pki.x509 import generate_key, now_utc, public_der
 from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_errors
 from tlsprov_selfsigned._template import LeafInputs, derive_template
 
@@ -107,9 +106,7 @@ def build_leaf(
     public = key.public_key()
     now = now_utc()
     leaf = LeafInputs(
-        public_der=public.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        ),
+        public_der=public_der(public),
         serial=x509.random_serial_number(),
         not_before=now - CLOCK_SKEW,
         not_after=_not_after(ca, now, days),

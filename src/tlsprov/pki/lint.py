@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -42,8 +41,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tlsprov.errors import LintError
 from tlsprov.models import Usage
-from tlsprov.pki.made import provenance
-from tlsprov.pki.x509 import covers, describe_key, now_utc, parse_identity
+from tlsprov.pki.made import per_object, provenance
+from tlsprov.pki.x509 import covers, describe_key, now_utc, parse_identity, san_values
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -112,17 +111,11 @@ def _parsed_extensions(cert: x509.Certificate) -> _Exts:
     return {type(e.value): e.value for e in cert.extensions}
 
 
-_CA_NAMES: dict[int, tuple[x509.Certificate, str | None]] = {}
+_CA_NAMES: dict[int, tuple[object, str | None]] = {}
 
 
 def _ca_common_name(ca: x509.Certificate) -> str | None:
-    """The CA's CN, kept for the object (held meanwhile): hashing a certificate costs more."""
-    found = _CA_NAMES.get(id(ca))
-    if found is None or found[0] is not ca:
-        if len(_CA_NAMES) >= 16:
-            _CA_NAMES.clear()
-        found = _CA_NAMES[id(ca)] = (ca, _common_name(ca.subject))
-    return found[1]
+    return per_object(_CA_NAMES, ca, lambda: _common_name(ca.subject), size=16)
 
 
 def _common_name(name: x509.Name) -> str | None:
@@ -140,14 +133,7 @@ def _ext(exts: _Exts, kind: type[_E]) -> _E | None:
 
 def _san_identities(exts: _Exts) -> tuple[list[str], list[IPAddress]]:
     san = _ext(exts, x509.SubjectAlternativeName)
-    if san is None:
-        return [], []
-    ips = [
-        ip
-        for ip in san.get_values_for_type(x509.IPAddress)
-        if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address)
-    ]
-    return san.get_values_for_type(x509.DNSName), ips
+    return ([], []) if san is None else san_values(san)
 
 
 def _check_validity(cert: x509.Certificate, now: dt.datetime, warn_days: int) -> list[Finding]:

@@ -14,8 +14,9 @@ certificate object is held meanwhile. Only the last few of each are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-__all__ = ["Provenance", "provenance", "recall", "remember", "remember_made"]
+__all__ = ["Provenance", "per_object", "provenance", "recall", "remember", "remember_made"]
+
+T = TypeVar("T")
 
 #: Entries kept at most: a bundle holds two PEMs made here (key, leaf), checked right away.
 _SIZE = 16
@@ -43,6 +46,22 @@ def _put(table: dict[int, tuple[object, object]], key: object, value: object) ->
 def _get(table: dict[int, tuple[object, object]], key: object) -> object | None:
     found = table.get(id(key))
     return found[1] if found is not None and found[0] is key else None
+
+
+def per_object(
+    table: dict[int, tuple[object, T]], obj: object, compute: Callable[[], T], size: int = 32
+) -> T:
+    """``compute()`` for ``obj``, kept in ``table`` by identity (the object is held, so its id
+    is not reused); the table is emptied when it reaches ``size``. Cheaper than hashing a
+    certificate for ``functools.lru_cache``."""
+    found = table.get(id(obj))
+    if found is not None and found[0] is obj:
+        return found[1]
+    if len(table) >= size:
+        table.clear()
+    value = compute()
+    table[id(obj)] = (obj, value)
+    return value
 
 
 def remember(pem: bytes, obj: object) -> bytes:

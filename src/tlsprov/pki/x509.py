@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from tlsprov.errors import InputError
 from tlsprov.models import CertificateRequest, IPAddress, KeyType, Usage
 from tlsprov.pki.idn import idna_2008
-from tlsprov.pki.made import provenance, remember
+from tlsprov.pki.made import per_object, provenance, remember
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -38,7 +38,9 @@ __all__ = [
     "now_utc",
     "parse_identity",
     "port_suffix",
+    "public_der",
     "san_identities",
+    "san_values",
     "signed_by",
     "split_pem",
 ]
@@ -273,7 +275,8 @@ def load_private_key(
         ) from exc
 
 
-def _public_der(key: PublicKeyTypes) -> bytes:
+def public_der(key: PublicKeyTypes) -> bytes:
+    """``key`` as a DER SubjectPublicKeyInfo."""
     from cryptography.hazmat.primitives import serialization
 
     return key.public_bytes(
@@ -323,6 +326,13 @@ def san_identities(cert: x509.Certificate) -> tuple[list[str], list[IPAddress]]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return [], []
+    return san_values(san)
+
+
+def san_values(san: x509.SubjectAlternativeName) -> tuple[list[str], list[IPAddress]]:
+    """The DNS names and IP addresses (not networks) of a subjectAltName value."""
+    from cryptography import x509
+
     ips = [
         ip
         for ip in san.get_values_for_type(x509.IPAddress)
@@ -345,20 +355,14 @@ def covers(dns_names: Sequence[str], ips: Sequence[IPAddress], identity: str) ->
     return False
 
 
-_ISSUERS: dict[int, tuple[x509.Certificate, tuple[bytes, bytes]]] = {}
+_ISSUERS: dict[int, tuple[object, tuple[bytes, bytes]]] = {}
 
 
 def _issuer_id(issuer: x509.Certificate) -> tuple[bytes, bytes]:
-    """The issuer's public key and subject, DER, kept for the object (held meanwhile)."""
-    found = _ISSUERS.get(id(issuer))
-    if found is None or found[0] is not issuer:
-        if len(_ISSUERS) >= 32:
-            _ISSUERS.clear()
-        found = _ISSUERS[id(issuer)] = (
-            issuer,
-            (_public_der(issuer.public_key()), issuer.subject.public_bytes()),
-        )
-    return found[1]
+    """The issuer's public key and subject, DER, kept for the object."""
+    return per_object(
+        _ISSUERS, issuer, lambda: (public_der(issuer.public_key()), issuer.subject.public_bytes())
+    )
 
 
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
