@@ -92,9 +92,14 @@ def _not_after(ca: CertificateAuthority, now: dt.datetime, days: int) -> dt.date
 
 
 def build_leaf(
-    ca: CertificateAuthority, request: CertificateRequest, key_type: KeyType, days: int
+    ca: CertificateAuthority,
+    request: CertificateRequest,
+    key_type: KeyType,
+    days: int,
+    key: CertificateIssuerPrivateKeyTypes | None = None,
 ) -> tuple[CertificateIssuerPrivateKeyTypes, x509.Certificate]:
-    """Generate a key and a server or client certificate for ``request``, signed by ``ca``.
+    """Generate a key (or take ``key``, fresh and of ``key_type``) and a server or client
+    certificate for ``request``, signed by ``ca``.
 
     Extensions, in the order OpenSSL 3 writes the guide's ``v3.ext``, none critical: AKI (keyid),
     basicConstraints CA:FALSE, keyUsage, extendedKeyUsage (serverAuth, clientAuth or both),
@@ -102,7 +107,7 @@ def build_leaf(
     The first leaf of a kind comes from ``CertificateBuilder``; later ones from the template
     derived from it (the same bytes, see :mod:`tlsprov_selfsigned._template`).
     """
-    key = generate_key(key_type)
+    key = generate_key(key_type) if key is None else key
     public = key.public_key()
     now = now_utc()
     leaf = LeafInputs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, final
@@ -275,17 +275,33 @@ class SelfSignedProvider:
         Raises:
             InputError: the CA is unusable (see :func:`load_ca`), or only half of it exists.
         """
+        return self.issue_all((request,))[0]
+
+    def issue_all(self, requests: Sequence[CertificateRequest]) -> list[IssuedBundle]:
+        """One bundle per request, in order, from one CA; RSA keys generated side by side.
+
+        Raises:
+            InputError: as :meth:`issue`.
+        """
+        from tlsprov.pki.keygen import generate_keys
+
         self.ca_created = False
         ca = self._ca()
-        key_type = request.key_type or self.options.key_type
-        days = request.validity_days or self.options.days
-        key, cert = build_leaf(ca, request, key_type, days)
-        return IssuedBundle(
-            private_key_pem=key_to_pem(key),
-            leaf_pem=cert_to_pem(cert),
-            chain_pem=(),
-            ca_pem=ca.trust_pem,
-        )
+        kinds = [request.key_type or self.options.key_type for request in requests]
+        keys = generate_keys(kinds)
+        bundles = []
+        for request, key_type, key in zip(requests, kinds, keys, strict=True):
+            days = request.validity_days or self.options.days
+            leaf_key, cert = build_leaf(ca, request, key_type, days, key)
+            bundles.append(
+                IssuedBundle(
+                    private_key_pem=key_to_pem(leaf_key),
+                    leaf_pem=cert_to_pem(cert),
+                    chain_pem=(),
+                    ca_pem=ca.trust_pem,
+                )
+            )
+        return bundles
 
     def init_ca(self, *, force: bool = False) -> CAInfo:
         """Create the CA in ``ca_dir``; return its paths, subject, fingerprint and expiry.

@@ -30,6 +30,7 @@ from tlsprov.pki.internalset import (
     describe_set,
 )
 from tlsprov.pki.x509 import load_cert, now_utc
+from tlsprov.plugins.managed import issue_each
 from tlsprov.plugins.registry import Registry, default_registry
 from tlsprov.runner import CommandRunner
 
@@ -206,16 +207,19 @@ def _issue_set(config: Config, site: _Site, registry: Registry, ca_dir: Path) ->
     # The leaves go through the provider itself, and the whole set is then checked by
     # check_set (key, names, usages, issuer, dates) before anything is written: the per-bundle
     # host check knows host names, not Compose service names such as harbor_db.
-    issuer = provider.impl
-    files: dict[str, bytes] = {}
-    for component in site.components:
-        request = CertificateRequest(
+    # All at once: the selfsigned provider generates the (by default RSA-4096) keys side by side.
+    requests = [
+        CertificateRequest(
             dns_names=(component.service,),
             usage=Usage.SERVER_AND_CLIENT,
             key_type=key_type,
             validity_days=it.days,
         )
-        bundle = issuer.issue(request)
+        for component in site.components
+    ]
+    files: dict[str, bytes] = {}
+    bundles = issue_each(provider.impl, requests)
+    for component, bundle in zip(site.components, bundles, strict=True):
         files[f"{component.file}.crt"] = bundle.leaf_pem
         files[f"{component.file}.key"] = bundle.private_key_pem
         files[f"{CA_FILE}.crt"] = bundle.ca_pem

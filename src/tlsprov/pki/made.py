@@ -28,8 +28,9 @@ __all__ = ["Provenance", "per_object", "provenance", "recall", "remember", "reme
 
 T = TypeVar("T")
 
-#: Entries kept at most: a bundle holds two PEMs made here (key, leaf), checked right away.
-_SIZE = 16
+#: Entries kept at most: a bundle holds two PEMs made here (key, leaf), checked right away, and
+#: a set from ``issue_all`` (Harbor's internal TLS: about ten bundles) is checked after all.
+_SIZE = 64
 _made: dict[int, tuple[object, object]] = {}
 _signers: dict[int, tuple[object, object]] = {}
 

@@ -53,7 +53,9 @@ class Provider(Protocol):
 
     A provider may also offer ``preflight() -> None``: ``provision`` and ``renew`` call it
     before they take the lock or write anything, so it should raise ``ConfigError`` for what
-    can be known wrong up front (an unset secret variable, a missing file).
+    can be known wrong up front (an unset secret variable, a missing file). It may offer
+    ``issue_all(requests) -> list[IssuedBundle]`` too, one bundle per request in order, for
+    sets it can issue faster together; the host falls back to one ``issue`` per request.
     """
 
     def issue(self, request: CertificateRequest) -> IssuedBundle:

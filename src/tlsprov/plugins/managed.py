@@ -9,7 +9,7 @@ provider returns is checked here, where it is returned.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from tlsprov.errors import (
@@ -28,7 +28,7 @@ from tlsprov.plugins.options import table_name
 if TYPE_CHECKING:
     from tlsprov.plugins.loader import LoadedPlugins
 
-__all__ = ["CAPABILITIES", "ManagedProvider", "ManagedTarget", "call_hook", "guarded"]
+__all__ = ["CAPABILITIES", "ManagedProvider", "ManagedTarget", "call_hook", "guarded", "issue_each"]
 
 T = TypeVar("T")
 log = logging.getLogger("tlsprov")
@@ -127,11 +127,39 @@ class ManagedProvider:
         self.last_warnings = ()
         call_hook(self._plugins, "tlsprov_check_request", request=request, provider=self.name)
         bundle = self._guard("issue", lambda: self.impl.issue(request))
-        self.last_warnings = tuple(self.check(bundle, request))
+        return self._checked([bundle], [request])[0]
+
+    def issue_all(self, requests: Sequence[CertificateRequest]) -> list[IssuedBundle]:
+        """Issue one bundle per request, in order, each through the hooks and checks of
+        :meth:`issue`.
+
+        A provider with an ``issue_all`` of its own gets all requests in one call (the
+        ``selfsigned`` provider generates RSA keys side by side); others get them one by one.
+
+        Raises:
+            PolicyError, IssuanceError, PluginFailure: as :meth:`issue`; IssuanceError also
+                when the provider returns a different number of bundles.
+        """
+        self.last_warnings = ()
+        requests = tuple(requests)
+        for request in requests:
+            call_hook(self._plugins, "tlsprov_check_request", request=request, provider=self.name)
+        bundles = self._guard("issue", lambda: issue_each(self.impl, requests, who=self._who))
+        return self._checked(bundles, requests)
+
+    def _checked(
+        self, bundles: Sequence[object], requests: Sequence[CertificateRequest]
+    ) -> list[IssuedBundle]:
+        warnings: list[str] = []
+        for bundle, request in zip(bundles, requests, strict=True):
+            warnings += self.check(bundle, request)
+        self.last_warnings = tuple(warnings)
         for warning in self.last_warnings:
             log.warning("%s", warning)
-        call_hook(self._plugins, "tlsprov_bundle_issued", bundle=bundle, provider=self.name)
-        return bundle
+        checked = [b for b in bundles if isinstance(b, IssuedBundle)]  # check refused others
+        for bundle in checked:
+            call_hook(self._plugins, "tlsprov_bundle_issued", bundle=bundle, provider=self.name)
+        return checked
 
     def check(self, bundle: object, request: CertificateRequest) -> list[str]:
         """Refuse a bundle that does not serve ``request``; return its harmless warnings.
@@ -192,6 +220,27 @@ class ManagedProvider:
             return self._guard(name, lambda: method(*args, **kwargs))
 
         return call
+
+
+def issue_each(
+    provider: Provider, requests: Sequence[CertificateRequest], *, who: str = "the provider"
+) -> list[IssuedBundle]:
+    """The provider's bundles for ``requests``, in order: through its optional
+    ``issue_all(requests)`` when it has one, else one ``issue`` call per request. Unchecked.
+
+    Raises:
+        IssuanceError: ``issue_all`` returned a different number of bundles than requests.
+    """
+    bulk = getattr(provider, "issue_all", None)
+    if not callable(bulk):
+        return [provider.issue(request) for request in requests]
+    bundles = list(bulk(requests))
+    if len(bundles) != len(requests):
+        raise IssuanceError(
+            f"{who} returned {len(bundles)} bundles for {len(requests)} requests",
+            hint="nothing was written; tell the provider's authors",
+        )
+    return bundles
 
 
 @final
