@@ -7,6 +7,11 @@ Per key type (ec256, rsa2048) three variants, each in a fresh interpreter, inter
 - ``tlsprov``: a selfsigned provider with a CA of the same key type, then
   ``provider.issue(make_request([name], key_type=...))`` in memory.
 - ``tlsprov+files``: the same, plus ``write_bundle`` of each certificate to its own folder.
+- ``tlsprov sets``: ``provider.issue_all`` of ten requests at a time (the size of Harbor's
+  internal TLS set), which generates RSA keys side by side on the usable cores. It is timed in
+  wall seconds and compared with trustme's wall seconds of the same round: CPU seconds would
+  add the threads up. This is reported beside the target, not as it: the target is the
+  one-certificate-at-a-time rate.
 
 Only the issuing loop is timed (CA creation, imports and one warm-up issue per variant are
 not); ``tlsprov+files`` issues a fifth of the count. The target compares the median of the
@@ -33,22 +38,23 @@ from _common import NOT_RUN_SMOKE, Tools, find_tools, rotate, run_worker, summar
 KEY_TYPES = ("ec256", "rsa2048")
 #: tlsprov's rate at least this many times trustme's, per key type
 TARGET = {"ec256": 1.1, "rsa2048": 1.0}
-VARIANTS = ("trustme", "tlsprov", "tlsprov+files")
+VARIANTS = ("trustme", "tlsprov", "tlsprov+files", "tlsprov sets")
+SET_SIZE = 10
 
 
-def _trustme(key_type: str, count: int) -> float:
+def _trustme(key_type: str, count: int) -> tuple[float, float]:
     import trustme
 
     kind = trustme.KeyType.ECDSA if key_type == "ec256" else trustme.KeyType.RSA
     ca = trustme.CA(key_type=kind)
     ca.issue_cert("warm-up.harbor.test", key_type=kind)  # untimed, as for tlsprov
-    start = time.process_time()
+    start, wall = time.process_time(), time.perf_counter()
     for i in range(count):
         ca.issue_cert(f"host{i}.harbor.test", key_type=kind)
-    return time.process_time() - start
+    return time.process_time() - start, time.perf_counter() - wall
 
 
-def _tlsprov(key_type: str, count: int, *, files: bool) -> float:
+def _tlsprov(key_type: str, count: int, *, files: bool, sets: bool) -> tuple[float, float]:
     import tlsprov
 
     with tempfile.TemporaryDirectory(prefix="tlsprov-bench-") as tmp:
@@ -58,24 +64,31 @@ def _tlsprov(key_type: str, count: int, *, files: bool) -> float:
         provider.ca_manager.init_ca()
         # untimed: the first issue loads the CA and what the check imports on first use
         provider.issue(tlsprov.make_request(["warm-up.harbor.test"], key_type=key_type))
-        clock = time.perf_counter if files else time.process_time
-        start = clock()
-        for i in range(count):
+        start, wall = time.process_time(), time.perf_counter()
+        if sets:
+            for first in range(0, count, SET_SIZE):
+                names = [f"host{i}.harbor.test" for i in range(first, min(first + SET_SIZE, count))]
+                provider.issue_all([tlsprov.make_request([n], key_type=key_type) for n in names])
+        for i in range(0 if sets else count):
             name = f"host{i}.harbor.test"
             bundle = provider.issue(tlsprov.make_request([name], key_type=key_type))
             if files:
                 tlsprov.write_bundle(folder / "out" / name, name, bundle)
-        return clock() - start
+        return time.process_time() - start, time.perf_counter() - wall
 
 
 def worker(args: dict[str, Any]) -> dict[str, Any]:
     """In-process: issue ``count`` certificates the way ``variant`` does."""
     variant, key_type, count = args["variant"], args["key_type"], int(args["count"])
     if variant == "trustme":
-        seconds = _trustme(key_type, count)
+        cpu, wall = _trustme(key_type, count)
     else:
-        seconds = _tlsprov(key_type, count, files=variant == "tlsprov+files")
-    return {"seconds": seconds, "rate": count / seconds}
+        files, sets = variant == "tlsprov+files", variant == "tlsprov sets"
+        cpu, wall = _tlsprov(key_type, count, files=files, sets=sets)
+    # the in-memory one-by-one variants are CPU-bound in one thread: CPU seconds; files wait for
+    # fsync and sets run threads: wall seconds
+    seconds = wall if variant in ("tlsprov+files", "tlsprov sets") else cpu
+    return {"seconds": seconds, "rate": count / seconds, "wall_rate": count / wall}
 
 
 def run(
@@ -98,6 +111,7 @@ def run(
     targets: list[dict[str, Any]] = []
     for key_type in KEY_TYPES:
         rates: dict[str, list[float]] = {v: [] for v in variants}
+        wall_rates: dict[str, list[float]] = {v: [] for v in variants}
         per_run: dict[str, int] = {}
         peaks: dict[str, list[int]] = {v: [] for v in variants}
         for round_no in range(runs):
@@ -109,6 +123,7 @@ def run(
                 args = {"variant": variant, "key_type": key_type, "count": count}
                 data, sample = run_worker(tools, "bench_2_bulk", args)
                 rates[variant].append(data["rate"])
+                wall_rates[variant].append(data["wall_rate"])
                 peaks[variant].append(sample.peak_rss_kib)
         for variant in variants:
             stats = summarize(rates[variant], peaks[variant])
@@ -130,6 +145,9 @@ def run(
             ratio = statistics.median(
                 a / b for a, b in zip(rates["tlsprov"], rates["trustme"], strict=True)
             )
+            sets_ratio = statistics.median(
+                a / b for a, b in zip(rates["tlsprov sets"], wall_rates["trustme"], strict=True)
+            )
             targets.append(
                 {
                     "what": f"{key_type}: tlsprov / trustme rate, in memory",
@@ -137,7 +155,8 @@ def run(
                     f"{ours:.0f} vs {theirs:.0f}/s)",
                     "target": f"≥ {TARGET[key_type]:g}×",
                     "met": ratio >= TARGET[key_type],
-                    "note": f"with files written: {files:.0f}/s",
+                    "note": f"with files written: {files:.0f}/s; in sets of {SET_SIZE} "
+                    f"(issue_all), wall time: {sets_ratio:.2f}× trustme's wall rate",
                 }
             )
         else:
