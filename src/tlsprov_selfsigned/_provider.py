@@ -27,6 +27,7 @@ from tlsprov_selfsigned._subject import format_subject, parse_subject
 
 if TYPE_CHECKING:
     from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
 __all__ = ["Secret", "SelfSignedOptions", "SelfSignedProvider", "make_provider"]
 
@@ -275,7 +276,9 @@ class SelfSignedProvider:
         Raises:
             InputError: the CA is unusable (see :func:`load_ca`), or only half of it exists.
         """
-        return self.issue_all((request,))[0]
+        self.ca_created = False
+        ca = self._ca()
+        return self._bundle(ca, request, request.key_type or self.options.key_type, None)
 
     def issue_all(self, requests: Sequence[CertificateRequest]) -> list[IssuedBundle]:
         """One bundle per request, in order, from one CA; RSA keys generated side by side.
@@ -289,19 +292,26 @@ class SelfSignedProvider:
         ca = self._ca()
         kinds = [request.key_type or self.options.key_type for request in requests]
         keys = generate_keys(kinds)
-        bundles = []
-        for request, key_type, key in zip(requests, kinds, keys, strict=True):
-            days = request.validity_days or self.options.days
-            leaf_key, cert = build_leaf(ca, request, key_type, days, key)
-            bundles.append(
-                IssuedBundle(
-                    private_key_pem=key_to_pem(leaf_key),
-                    leaf_pem=cert_to_pem(cert),
-                    chain_pem=(),
-                    ca_pem=ca.trust_pem,
-                )
-            )
-        return bundles
+        return [
+            self._bundle(ca, request, key_type, key)
+            for request, key_type, key in zip(requests, kinds, keys, strict=True)
+        ]
+
+    def _bundle(
+        self,
+        ca: CertificateAuthority,
+        request: CertificateRequest,
+        key_type: KeyType,
+        key: CertificateIssuerPrivateKeyTypes | None,
+    ) -> IssuedBundle:
+        days = request.validity_days or self.options.days
+        leaf_key, cert = build_leaf(ca, request, key_type, days, key)
+        return IssuedBundle(
+            private_key_pem=key_to_pem(leaf_key),
+            leaf_pem=cert_to_pem(cert),
+            chain_pem=(),
+            ca_pem=ca.trust_pem,
+        )
 
     def init_ca(self, *, force: bool = False) -> CAInfo:
         """Create the CA in ``ca_dir``; return its paths, subject, fingerprint and expiry.

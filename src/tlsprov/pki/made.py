@@ -28,8 +28,9 @@ __all__ = ["Provenance", "per_object", "provenance", "recall", "remember", "reme
 
 T = TypeVar("T")
 
-#: Entries kept at most: a bundle holds two PEMs made here (key, leaf), checked right away, and
-#: a set from ``issue_all`` (Harbor's internal TLS: about ten bundles) is checked after all.
+#: Entries kept: a bundle holds two PEMs made here (key, leaf), checked right away, and a set
+#: from ``issue_all`` (Harbor's internal TLS: about ten bundles) is checked after all of it.
+#: A table past ``_SIZE`` keeps its newest half, so at least ``_SIZE // 2`` are always kept.
 _SIZE = 64
 _made: dict[int, tuple[object, object]] = {}
 _signers: dict[int, tuple[object, object]] = {}
@@ -37,11 +38,12 @@ _signers: dict[int, tuple[object, object]] = {}
 
 def _put(table: dict[int, tuple[object, object]], key: object, value: object) -> None:
     table[id(key)] = (key, value)  # the key object is held, so its id is not reused
-    if len(table) > _SIZE:  # forget the oldest
-        try:  # noqa: SIM105  (suppress() costs a context manager per call on a hot path)
-            table.pop(next(iter(table)), None)
-        except (RuntimeError, StopIteration):  # another thread changed it just now
-            pass
+    if len(table) > _SIZE:
+        # Rebuilt rather than popped one by one: a dict whose oldest entries were deleted
+        # scans past them on every next(iter()), and rebuilding compacts it.
+        newest = list(table.items())[-(_SIZE // 2) :]
+        table.clear()
+        table.update(newest)
 
 
 def _get(table: dict[int, tuple[object, object]], key: object) -> object | None:

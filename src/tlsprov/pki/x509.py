@@ -302,20 +302,26 @@ def fingerprint(cert: x509.Certificate, algorithm: str = "sha256") -> str:
 
 def describe_key(key: PublicKeyTypes) -> tuple[str, int]:
     """Return ``("RSA", 4096)``, ``("EC P-256", 256)``, ``("Ed25519", 256)`` and so on."""
+    kind = _KEY_KINDS.get(type(key))
+    if kind is None:  # once per key class: the ABC checks cost more than the answer
+        kind = _KEY_KINDS[type(key)] = _key_kind(type(key))
+    if kind == "EC":
+        curve = key.curve  # type: ignore[union-attr]
+        return f"EC {_CURVES.get(curve.name, curve.name)}", curve.key_size
+    fixed = {"Ed25519": 256, "Ed448": 456}.get(kind)
+    return kind, fixed or (key.key_size if kind in ("RSA", "DSA") else 0)  # type: ignore[union-attr]
+
+
+_KEY_KINDS: dict[type, str] = {}
+_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+def _key_kind(cls: type) -> str:
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
-    if isinstance(key, rsa.RSAPublicKey):
-        return "RSA", key.key_size
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        names = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-        return f"EC {names.get(key.curve.name, key.curve.name)}", key.curve.key_size
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519", 256
-    if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448", 456
-    if isinstance(key, dsa.DSAPublicKey):
-        return "DSA", key.key_size
-    return type(key).__name__, 0
+    kinds = {"RSA": rsa.RSAPublicKey, "EC": ec.EllipticCurvePublicKey, "DSA": dsa.DSAPublicKey}
+    kinds |= {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
+    return next((name for name, abc in kinds.items() if issubclass(cls, abc)), cls.__name__)
 
 
 def san_identities(cert: x509.Certificate) -> tuple[list[str], list[IPAddress]]:

@@ -127,7 +127,11 @@ class ManagedProvider:
         self.last_warnings = ()
         call_hook(self._plugins, "tlsprov_check_request", request=request, provider=self.name)
         bundle = self._guard("issue", lambda: self.impl.issue(request))
-        return self._checked([bundle], [request])[0]
+        self.last_warnings = tuple(self.check(bundle, request))
+        for warning in self.last_warnings:
+            log.warning("%s", warning)
+        call_hook(self._plugins, "tlsprov_bundle_issued", bundle=bundle, provider=self.name)
+        return bundle
 
     def issue_all(self, requests: Sequence[CertificateRequest]) -> list[IssuedBundle]:
         """Issue one bundle per request, in order, each through the hooks and checks of
@@ -145,11 +149,6 @@ class ManagedProvider:
         for request in requests:
             call_hook(self._plugins, "tlsprov_check_request", request=request, provider=self.name)
         bundles = self._guard("issue", lambda: issue_each(self.impl, requests, who=self._who))
-        return self._checked(bundles, requests)
-
-    def _checked(
-        self, bundles: Sequence[object], requests: Sequence[CertificateRequest]
-    ) -> list[IssuedBundle]:
         warnings: list[str] = []
         for bundle, request in zip(bundles, requests, strict=True):
             warnings += self.check(bundle, request)
