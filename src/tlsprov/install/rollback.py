@@ -7,7 +7,6 @@ and mark the journal rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from tlsprov.install.backup import default_state_dir
 from tlsprov.install.commands import Commands
 from tlsprov.install.lockfile import hold_lock
 from tlsprov.install.result import InstallResult
+from tlsprov.install.rollback_hooks import HOOKS, add_rollback_hook
 from tlsprov.runner import CommandRunner
 
 __all__ = [
@@ -26,19 +26,6 @@ __all__ = [
     "recover_locked",
     "rollback_last",
 ]
-
-#: Called with each journal ``rollback_last`` restored (lock held); returns notes to show.
-RollbackHook = Callable[[backup.Journal], tuple[str, ...]]
-_HOOKS: list[RollbackHook] = []
-
-
-def add_rollback_hook(hook: RollbackHook) -> None:
-    """Have ``hook`` run after every on-demand rollback (the lifecycle puts its lineage back).
-
-    A hook that raises does not undo the rollback: its error becomes a warning.
-    """
-    if hook not in _HOOKS:
-        _HOOKS.append(hook)
 
 
 def rollback_last(
@@ -83,7 +70,7 @@ def rollback_last(
 def _run_hooks(journal: backup.Journal) -> tuple[tuple[str, ...], tuple[str, ...]]:
     notes: list[str] = []
     warnings: list[str] = []
-    for hook in _HOOKS:
+    for hook in HOOKS:
         try:
             notes += hook(journal)
         except (TlsprovError, OSError) as exc:

@@ -340,7 +340,7 @@ def rollback_lineage(journal: Any) -> tuple[str, ...]:
 
 
 def _register() -> None:
-    from tlsprov.install.rollback import add_rollback_hook
+    from tlsprov.install.rollback_hooks import add_rollback_hook
 
     add_rollback_hook(rollback_lineage)
 
