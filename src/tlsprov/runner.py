@@ -6,12 +6,15 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsprov.errors import CommandError
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["DEFAULT_TIMEOUT", "CommandResult", "CommandRunner", "Terminated", "on_sigterm"]
 
@@ -117,6 +120,8 @@ class CommandRunner:
             CommandError: the program is missing, timed out, or (with ``check``) exited non-zero.
                 The error names the command, its exit code and the tail of its output.
         """
+        import subprocess  # here, not at the top: the CLI imports this module for on_sigterm
+
         shown = " ".join(argv)
         exe = self.which(argv[0], cwd)
         if exe is None:
@@ -183,6 +188,8 @@ def _execute(
     Raises:
         subprocess.TimeoutExpired: it ran longer than ``limit`` (the group was killed).
     """
+    import subprocess
+
     proc: subprocess.Popen[bytes] | None = None
     try:
         with _starting():  # a SIGTERM now is raised once ``proc`` is known, so it is killed
