@@ -33,17 +33,12 @@ def generate_keys(key_types: Sequence[KeyType]) -> list[CertificateIssuerPrivate
     Two or more RSA keys are generated on up to :func:`usable_cpus` threads; with one CPU, or
     one RSA key, everything runs in the calling thread.
     """
-    keys: list[CertificateIssuerPrivateKeyTypes | None] = [None] * len(key_types)
-    rsa_at = [i for i, key_type in enumerate(key_types) if key_type.is_rsa]
-    workers = min(len(rsa_at), usable_cpus())
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    rsa_types = [key_type for key_type in key_types if key_type.is_rsa]
+    workers = min(len(rsa_types), usable_cpus())
+    if workers < 2:
+        return [generate_key(key_type) for key_type in key_types]
+    from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tlsprov-keygen") as pool:
-            made = pool.map(generate_key, [key_types[i] for i in rsa_at])
-            for i, key in zip(rsa_at, made, strict=True):
-                keys[i] = key
-    for i, key_type in enumerate(key_types):
-        if keys[i] is None:
-            keys[i] = generate_key(key_type)
-    return [key for key in keys if key is not None]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tlsprov-keygen") as pool:
+        rsa_keys = iter(list(pool.map(generate_key, rsa_types)))
+    return [next(rsa_keys) if kt.is_rsa else generate_key(kt) for kt in key_types]

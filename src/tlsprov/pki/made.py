@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,10 +38,14 @@ _signers: dict[int, tuple[object, object]] = {}
 
 def _put(table: dict[int, tuple[object, object]], key: object, value: object) -> None:
     table[id(key)] = (key, value)  # the key object is held, so its id is not reused
-    if len(table) > _SIZE:
-        # Rebuilt rather than popped one by one: a dict whose oldest entries were deleted
-        # scans past them on every next(iter()), and rebuilding compacts it.
-        newest = list(table.items())[-(_SIZE // 2) :]
+    _trim(table, _SIZE)
+
+
+def _trim(table: dict[int, Any], size: int) -> None:
+    """Past ``size`` entries, keep the newest half. Rebuilt rather than popped one by one: a
+    dict whose oldest entries were deleted scans past them on every ``next(iter())``."""
+    if len(table) > size:
+        newest = list(table.items())[-(size // 2) :]
         table.clear()
         table.update(newest)
 
@@ -55,15 +59,14 @@ def per_object(
     table: dict[int, tuple[object, T]], obj: object, compute: Callable[[], T], size: int = 32
 ) -> T:
     """``compute()`` for ``obj``, kept in ``table`` by identity (the object is held, so its id
-    is not reused); the table is emptied when it reaches ``size``. Cheaper than hashing a
+    is not reused); past ``size`` entries it keeps the newest half. Cheaper than hashing a
     certificate for ``functools.lru_cache``."""
     found = table.get(id(obj))
     if found is not None and found[0] is obj:
         return found[1]
-    if len(table) >= size:
-        table.clear()
     value = compute()
     table[id(obj)] = (obj, value)
+    _trim(table, size)
     return value
 
 

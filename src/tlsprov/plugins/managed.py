@@ -128,9 +128,7 @@ class ManagedProvider:
         call_hook(self._plugins, "tlsprov_check_request", request=request, provider=self.name)
         bundle = self._guard("issue", lambda: self.impl.issue(request))
         self.last_warnings = tuple(self.check(bundle, request))
-        for warning in self.last_warnings:
-            log.warning("%s", warning)
-        call_hook(self._plugins, "tlsprov_bundle_issued", bundle=bundle, provider=self.name)
+        self._announce((bundle,))
         return bundle
 
     def issue_all(self, requests: Sequence[CertificateRequest]) -> list[IssuedBundle]:
@@ -153,12 +151,15 @@ class ManagedProvider:
         for bundle, request in zip(bundles, requests, strict=True):
             warnings += self.check(bundle, request)
         self.last_warnings = tuple(warnings)
+        self._announce(bundles)
+        return bundles
+
+    def _announce(self, bundles: Sequence[IssuedBundle]) -> None:
+        """Log the checked bundles' warnings and tell the observers about each bundle."""
         for warning in self.last_warnings:
             log.warning("%s", warning)
-        checked = [b for b in bundles if isinstance(b, IssuedBundle)]  # check refused others
-        for bundle in checked:
+        for bundle in bundles:
             call_hook(self._plugins, "tlsprov_bundle_issued", bundle=bundle, provider=self.name)
-        return checked
 
     def check(self, bundle: object, request: CertificateRequest) -> list[str]:
         """Refuse a bundle that does not serve ``request``; return its harmless warnings.
