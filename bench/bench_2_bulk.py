@@ -1,6 +1,6 @@
 """Benchmark 2: bulk leaf issuance from one CA, certificates per second, against trustme.
 
-Per key type (ec256, rsa2048) three variants, each in a fresh interpreter, interleaved:
+Per key type (ec256, rsa2048) six variants, each in a fresh interpreter, interleaved:
 
 - ``trustme``: ``CA(key_type=...)`` then ``ca.issue_cert(name, key_type=...)`` in memory
   (ECDSA P-256 or RSA-2048 for both the CA and the leaves).
