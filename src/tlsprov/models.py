@@ -116,7 +116,9 @@ class CertificateRequest:
     @property
     def identities(self) -> tuple[str, ...]:
         """Every name and address as text, DNS names first."""
-        return self.dns_names + tuple(str(ip) for ip in self.ip_addresses)
+        if not self.ip_addresses:
+            return self.dns_names
+        return self.dns_names + tuple(map(str, self.ip_addresses))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -103,13 +103,21 @@ def _made_key(pem: bytes) -> PrivateKeyTypes | None:
     """The key object ``pem`` was just serialised from in this process (see
     :mod:`tlsprov.pki.made`): no second parse, no second RSA consistency check."""
     made = recall(pem)
-    kinds = (
-        rsa.RSAPrivateKey,
-        ec.EllipticCurvePrivateKey,
-        ed25519.Ed25519PrivateKey,
-        ed448.Ed448PrivateKey,
-    )
-    return made if isinstance(made, kinds) else None
+    if made is None:
+        return None
+    is_key = _KEY_CLASSES.get(type(made))
+    if is_key is None:  # once per class: the ABC checks cost more than the lookup
+        kinds = (
+            rsa.RSAPrivateKey,
+            ec.EllipticCurvePrivateKey,
+            ed25519.Ed25519PrivateKey,
+            ed448.Ed448PrivateKey,
+        )
+        is_key = _KEY_CLASSES[type(made)] = isinstance(made, kinds)
+    return cast("PrivateKeyTypes", made) if is_key else None
+
+
+_KEY_CLASSES: dict[type, bool] = {}
 
 
 def _made_cert(pem: bytes) -> x509.Certificate | None:
@@ -124,7 +132,7 @@ def _issuer_cert(pem: bytes, source: str) -> x509.Certificate:
     return load_certs(pem, source=source)[0]
 
 
-_ISSUER_LINTS: dict[tuple[bytes, str, dt.datetime], tuple[list[str], list[str]]] = {}
+_ISSUER_LINTS: dict[tuple[bytes, str, tuple[int, ...]], tuple[list[str], list[str]]] = {}
 
 
 def _issuer_lint(
@@ -132,7 +140,7 @@ def _issuer_lint(
 ) -> tuple[list[str], list[str]]:
     """:func:`_lint` of a chain or CA certificate (``cert``, parsed from ``pem``) at ``now``,
     reused for the rest of that minute: bulk issuance checks the same issuers again and again."""
-    key = (pem, what, now.replace(second=0, microsecond=0))
+    key = (pem, what, (now.year, now.month, now.day, now.hour, now.minute))  # not replace()
     found = _ISSUER_LINTS.get(key)
     if found is None:
         if len(_ISSUER_LINTS) >= 64:

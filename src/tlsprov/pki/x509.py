@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from tlsprov.errors import InputError
 from tlsprov.models import CertificateRequest, IPAddress, KeyType, Usage
 from tlsprov.pki.idn import idna_2008
+from tlsprov.pki.keykind import describe_key
 from tlsprov.pki.made import per_object, provenance, remember
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ def cert_to_pem(cert: x509.Certificate) -> bytes:
     if made is None or made.der is None:
         return remember(cert.public_bytes(serialization.Encoding.PEM), cert)
     text = base64.b64encode(made.der)  # the DER it was made from: the same PEM, less work
-    lines = b"\n".join(text[i : i + 64] for i in range(0, len(text), 64))
+    lines = b"\n".join([text[i : i + 64] for i in range(0, len(text), 64)])
     return remember(b"-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % lines, cert)
 
 
@@ -300,30 +301,6 @@ def fingerprint(cert: x509.Certificate, algorithm: str = "sha256") -> str:
     return cert.fingerprint(algo).hex(":").upper()
 
 
-def describe_key(key: PublicKeyTypes) -> tuple[str, int]:
-    """Return ``("RSA", 4096)``, ``("EC P-256", 256)``, ``("Ed25519", 256)`` and so on."""
-    kind = _KEY_KINDS.get(type(key))
-    if kind is None:  # once per key class: the ABC checks cost more than the answer
-        kind = _KEY_KINDS[type(key)] = _key_kind(type(key))
-    if kind == "EC":
-        curve = key.curve  # type: ignore[union-attr]
-        return f"EC {_CURVES.get(curve.name, curve.name)}", curve.key_size
-    fixed = {"Ed25519": 256, "Ed448": 456}.get(kind)
-    return kind, fixed or (key.key_size if kind in ("RSA", "DSA") else 0)  # type: ignore[union-attr]
-
-
-_KEY_KINDS: dict[type, str] = {}
-_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-
-
-def _key_kind(cls: type) -> str:
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-
-    kinds = {"RSA": rsa.RSAPublicKey, "EC": ec.EllipticCurvePublicKey, "DSA": dsa.DSAPublicKey}
-    kinds |= {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
-    return next((name for name, abc in kinds.items() if issubclass(cls, abc)), cls.__name__)
-
-
 def san_identities(cert: x509.Certificate) -> tuple[list[str], list[IPAddress]]:
     """Return the DNS names and IP addresses of ``cert``'s subjectAltName (empty if none)."""
     from cryptography import x509
@@ -335,16 +312,22 @@ def san_identities(cert: x509.Certificate) -> tuple[list[str], list[IPAddress]]:
     return san_values(san)
 
 
+_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
 def san_values(san: x509.SubjectAlternativeName) -> tuple[list[str], list[IPAddress]]:
     """The DNS names and IP addresses (not networks) of a subjectAltName value."""
-    from cryptography import x509
+    from cryptography.x509 import DNSName
+    from cryptography.x509 import IPAddress as IPName
 
-    ips = [
-        ip
-        for ip in san.get_values_for_type(x509.IPAddress)
-        if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address)
-    ]
-    return san.get_values_for_type(x509.DNSName), ips
+    dns: list[str] = []
+    ips: list[IPAddress] = []
+    for name in san:  # one pass, the exact classes first: the ABC checks cost more
+        if type(name) is DNSName or isinstance(name, DNSName):
+            dns.append(name.value)
+        elif isinstance(name, IPName) and isinstance(name.value, _ADDRESSES):
+            ips.append(name.value)
+    return dns, ips
 
 
 def covers(dns_names: Sequence[str], ips: Sequence[IPAddress], identity: str) -> bool:
