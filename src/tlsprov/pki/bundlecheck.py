@@ -6,15 +6,15 @@ import datetime as dt
 import functools
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlsprov.errors import LintError
 from tlsprov.models import IssuedBundle
 from tlsprov.pki.bundleio import plain_key_hint
+from tlsprov.pki.keykind import is_private_key
 from tlsprov.pki.lint import extension_map, lint_certificate
 from tlsprov.pki.made import recall
 from tlsprov.pki.x509 import (
@@ -103,21 +103,7 @@ def _made_key(pem: bytes) -> PrivateKeyTypes | None:
     """The key object ``pem`` was just serialised from in this process (see
     :mod:`tlsprov.pki.made`): no second parse, no second RSA consistency check."""
     made = recall(pem)
-    if made is None:
-        return None
-    is_key = _KEY_CLASSES.get(type(made))
-    if is_key is None:  # once per class: the ABC checks cost more than the lookup
-        kinds = (
-            rsa.RSAPrivateKey,
-            ec.EllipticCurvePrivateKey,
-            ed25519.Ed25519PrivateKey,
-            ed448.Ed448PrivateKey,
-        )
-        is_key = _KEY_CLASSES[type(made)] = isinstance(made, kinds)
-    return cast("PrivateKeyTypes", made) if is_key else None
-
-
-_KEY_CLASSES: dict[type, bool] = {}
+    return made if is_private_key(made) else None
 
 
 def _made_cert(pem: bytes) -> x509.Certificate | None:
@@ -140,7 +126,11 @@ def _issuer_lint(
 ) -> tuple[list[str], list[str]]:
     """:func:`_lint` of a chain or CA certificate (``cert``, parsed from ``pem``) at ``now``,
     reused for the rest of that minute: bulk issuance checks the same issuers again and again."""
-    key = (pem, what, (now.year, now.month, now.day, now.hour, now.minute))  # not replace()
+    key = (
+        pem,
+        what,
+        (now.year, now.month, now.day, now.hour, now.minute),
+    )  # cheaper than replace()
     found = _ISSUER_LINTS.get(key)
     if found is None:
         if len(_ISSUER_LINTS) >= 64:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+    from typing import TypeGuard
 
-__all__ = ["describe_key"]
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
+
+__all__ = ["describe_key", "is_private_key"]
 
 
 def describe_key(key: PublicKeyTypes) -> tuple[str, int]:
@@ -32,3 +34,22 @@ def _key_kind(cls: type) -> str:
     kinds = {"RSA": rsa.RSAPublicKey, "EC": ec.EllipticCurvePublicKey, "DSA": dsa.DSAPublicKey}
     kinds |= {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
     return next((name for name, abc in kinds.items() if issubclass(cls, abc)), cls.__name__)
+
+
+def is_private_key(obj: object) -> TypeGuard[PrivateKeyTypes]:
+    """True for an RSA, EC, Ed25519 or Ed448 private key (decided once per class)."""
+    found = _PRIVATE.get(type(obj))
+    if found is None:
+        from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+        kinds = (
+            rsa.RSAPrivateKey,
+            ec.EllipticCurvePrivateKey,
+            ed25519.Ed25519PrivateKey,
+            ed448.Ed448PrivateKey,
+        )
+        found = _PRIVATE[type(obj)] = isinstance(obj, kinds)
+    return found
+
+
+_PRIVATE: dict[type, bool] = {}

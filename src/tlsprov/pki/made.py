@@ -104,11 +104,8 @@ def remember_made(
 
 def provenance(cert: x509.Certificate) -> Provenance | None:
     """How ``cert`` (this very object) was made here, else ``None``."""
-    found = _signers.get(id(cert))  # inline _get: the check asks this several times per leaf
-    if found is None or found[0] is not cert:
-        return None
-    made = found[1]
-    return made if isinstance(made, Provenance) else None
+    found = _get(_signers, cert)
+    return found if isinstance(found, Provenance) else None
 
 
 @dataclass(slots=True)  # not frozen: one per certificate made, and nobody changes it
