@@ -45,6 +45,23 @@ def test_tree_snapshot_records_files_dirs_links_and_modes(tmp_path: Path) -> Non
     assert tree_snapshot(tmp_path / "missing") == {}
 
 
+@pytest.mark.timeout(20)
+def test_tree_snapshot_leaves_out_excluded_subtrees_without_reading_them(tmp_path: Path) -> None:
+    state = tmp_path / "var" / "lib" / "tlsprov"
+    (state / "backups").mkdir(parents=True)
+    os.mkfifo(state / "backups" / "pipe")  # reading it would block: it must not be opened
+    (tmp_path / "var" / "lib" / "tlsprov-other").write_bytes(b"kept")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "a.crt").write_bytes(b"a")
+    (tmp_path / "etc" / "skip.me").write_bytes(b"x")
+
+    snap = tree_snapshot(tmp_path, exclude=["var/lib/tlsprov/", "etc/skip.me"])
+    assert sorted(snap) == ["etc", "etc/a.crt", "var", "var/lib", "var/lib/tlsprov-other"]
+    assert snap["var/lib/tlsprov-other"][1] == b"kept"
+    whole = tree_snapshot(tmp_path, exclude=["var/lib/tlsprov/backups/pipe"])
+    assert "var/lib/tlsprov/backups" in whole and "etc/skip.me" in whole
+
+
 def test_free_port_is_bindable_on_loopback() -> None:
     port = free_port()
     with socket.socket() as sock:

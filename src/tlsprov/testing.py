@@ -17,7 +17,8 @@ import socket
 import stat
 import subprocess
 import time
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -74,20 +75,29 @@ def registry_with(*plugins: object, entry_points: bool = False) -> Registry:
     return Registry(loaded)
 
 
-def tree_snapshot(path: Path | str) -> dict[str, tuple[int, bytes | None]]:
+def tree_snapshot(
+    path: Path | str, *, exclude: Iterable[str] = ()
+) -> dict[str, tuple[int, bytes | None]]:
     """Everything below ``path``: relative path → ``(st_mode, content)``.
 
     ``st_mode`` comes from ``lstat`` (file type bits included; ``stat.S_IMODE`` gives the
     permissions). Content is the file's bytes, ``None`` for a folder, and the link target
     (as bytes) for a symbolic link, which is never followed. A missing ``path`` gives ``{}``.
-    Compare two snapshots to prove that a command changed nothing.
+    ``exclude`` names relative paths (``"var/lib/tlsprov"``) left out with all they hold; they
+    are not read at all. Compare two snapshots to prove that a command changed nothing.
     """
     root = Path(path)
+    skip = {PurePosixPath(rel).as_posix() for rel in exclude}
     result: dict[str, tuple[int, bytes | None]] = {}
     if not root.is_dir() or root.is_symlink():
         return result
     for current, dirs, files in os.walk(root):
         base = Path(current)
+        if skip:
+            prefix = base.relative_to(root).as_posix()
+            prefix = "" if prefix == "." else prefix + "/"
+            dirs[:] = [d for d in dirs if prefix + d not in skip]
+            files = [f for f in files if prefix + f not in skip]
         for name in sorted(dirs + files):
             full = base / name
             rel = full.relative_to(root).as_posix()

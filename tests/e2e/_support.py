@@ -100,11 +100,7 @@ Snapshot = dict[str, tuple[int, bytes | None]]
 
 def snapshot(root: Path, *, exclude: tuple[str, ...] = ()) -> Snapshot:
     """``tlsprov.testing.tree_snapshot`` of ``root`` without the ``exclude`` subtrees."""
-    return {
-        rel: entry
-        for rel, entry in tree_snapshot(root).items()
-        if not any(rel == ex or rel.startswith(ex + "/") for ex in exclude)
-    }
+    return tree_snapshot(root, exclude=exclude)
 
 
 def snapshot_diff(before: Snapshot, after: Snapshot) -> str:

@@ -62,6 +62,19 @@ def test_recording_programs(sandbox: Any) -> None:
     assert box.records()[0] == ["systemctl", "restart", "docker"]
 
 
+def test_record_lines_are_what_json_dumps_writes(sandbox: Any) -> None:
+    """The recorder writes its JSON line without importing ``json``: quotes, backslashes,
+    control characters, non-ASCII and an undecodable byte come out as ``json.dumps`` has them."""
+    box = sandbox(harbor_yml=None)
+    odd = ['a "quoted" \\ path', "tab\tnew\nline\x01", "caf\u00e9 \u2603", "bad-\udcff"]
+    argv = [str(S.FAKES / "systemctl"), *odd]
+    done = subprocess.run(argv, env=box.env, timeout=30, cwd=box.base)
+    assert done.returncode == 0
+    line = box.record_file.read_text(encoding="utf-8").splitlines()[-1]
+    assert line == json.dumps({"argv": ["systemctl", *odd], "cwd": str(box.base)})
+    assert json.loads(line)["argv"][1:] == odd
+
+
 def test_prepare_consumes_harbor_yml(sandbox: Any, issued: Any) -> None:
     box = sandbox(trivy=True)
     run = lambda *a, **env: subprocess.run(  # noqa: E731

@@ -9,6 +9,7 @@ costs milliseconds instead of a fresh interpreter.
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import io
 import json
@@ -177,6 +178,8 @@ def fast_fakes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Their ``#!/usr/bin/env python3`` may find a slow shim first on PATH; fault enumeration
     runs them hundreds of times. Behaviour is unchanged: same code, same record format.
+    Their shared modules are byte-compiled here, since the sandbox environment (and perhaps the
+    machine's) sets ``PYTHONDONTWRITEBYTECODE``.
     """
     folder = tmp_path_factory.mktemp("fakes")
     for path in S.FAKES.iterdir():
@@ -187,6 +190,7 @@ def fast_fakes(tmp_path_factory: pytest.TempPathFactory) -> Path:
             text = f"#!{sys.executable} -S\n" + text.split("\n", 1)[1]
         (folder / path.name).write_text(text, encoding="utf-8")
         (folder / path.name).chmod(0o755)
+    compileall.compile_dir(folder, quiet=1)  # their modules load from bytecode, not source
     return folder
 
 

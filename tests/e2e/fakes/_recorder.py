@@ -16,11 +16,14 @@ directory bind mount: ``up -d`` starts it, ``down`` stops it (SIGQUIT), ``restar
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sys
 import time
+
+# Only C-level modules at start: the fault-injection tests run these programs thousands of
+# times, and ``json`` (through ``re``) and ``signal`` (through ``enum``) cost more than the
+# interpreter itself. ``encode_basestring_ascii`` is what ``json.dumps`` uses for a ``str``.
+from _json import encode_basestring_ascii as _quote
 
 
 def fail_code(name: str) -> int:
@@ -32,9 +35,14 @@ def fail_code(name: str) -> int:
 def record(name: str, args: list[str]) -> None:
     """Append this call to the record file (fails loudly when the test forgot to name one)."""
     path = os.environ["TLSPROV_TEST_RECORD"]
-    line = json.dumps({"argv": [name, *args], "cwd": os.getcwd()})
+    line = _json_line([name, *args], os.getcwd())
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
+
+
+def _json_line(argv: list[str], cwd: str) -> str:
+    """``json.dumps({"argv": argv, "cwd": cwd})``, byte for byte, without importing json."""
+    return '{"argv": [' + ", ".join(map(_quote, argv)) + '], "cwd": ' + _quote(cwd) + "}"
 
 
 def main(name: str) -> int:
@@ -150,6 +158,8 @@ def _children(pid: int) -> set[int]:
 def reload_nginx(master: int, timeout: float = 10.0) -> None:
     """SIGHUP nginx and return once its old workers are gone, as ``compose up -d`` returns
     once the new container runs: no connection can then reach the old certificate."""
+    import signal
+
     old = _children(master)
     os.kill(master, signal.SIGHUP)
     deadline = time.monotonic() + timeout
