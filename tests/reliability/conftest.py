@@ -100,12 +100,35 @@ def _child(argv: list[str], env: dict[str, str], spec: dict[str, Any] | None, ou
         os._exit(code)
 
 
+# What install, rollback, provision and renew import on first use (seen in sys.modules after
+# a child's run): imported once in the parent, not again in every forked child.
+_WARM_MODULES = (
+    "cryptography.hazmat.backends.openssl",
+    "cryptography.hazmat.primitives.serialization",
+    "ruamel.yaml.mergevalue",
+    "tlsprov.cli._logging",
+    "tlsprov.install.engine",
+    "tlsprov.install.rollback",
+    "tlsprov.install.rollback_hooks",
+    "tlsprov.install.render",
+    "tlsprov.lifecycle.provision",
+    "tlsprov.lifecycle.renewal",
+    "tlsprov.lifecycle.rollover",
+    "tlsprov.pki.bundlecheck",
+    "tlsprov.plugins.rotation",
+    "tlsprov_selfsigned._provider",
+    "tlsprov_selfsigned._rotate",
+)
+
+
 def _warm() -> None:
     """Import in the parent what every child needs, so each fork starts warm."""
     import tlsprov.install.targets.harboryml
     import tlsprov.plugins.registry
     from tlsprov.cli import build_parser
 
+    for name in _WARM_MODULES:
+        importlib.import_module(name)
     build_parser()
     tlsprov.install.targets.harboryml._yaml()
     registry = tlsprov.plugins.registry.default_registry()

@@ -242,3 +242,47 @@ def test_other_harbor_dir(put, ctx, bundle, plan_of) -> None:
     plan = plan_of(HarborTarget(), bundle, ctx(harbor_dir=PurePosixPath("/srv/harbor")))
     assert "/srv/harbor/harbor.yml" in _writes(plan)
     assert {step.cwd for step in plan.commands} == {PurePosixPath("/srv/harbor")}
+
+
+LIVE = (
+    "hostname: harbor.test\nhttps:\n  port: 8443\n"
+    "  certificate: /data/cert/a.crt\n  private_key: /data/cert/a.key\n"
+)
+# text, and whether parsing leaves it as it is (so the values kept at parse time are used)
+MISMATCH_CASES = {
+    "live, matching": (LIVE, True),
+    "live, other port": (LIVE.replace("8443", "9443"), True),
+    "live, other hostname": (LIVE.replace("harbor.test", "old.test"), True),
+    "live, no port (443)": (LIVE.replace("  port: 8443\n", ""), True),
+    "null https": ("hostname: harbor.test\nhttps:\n", True),
+    "commented https": ("hostname: harbor.test\n# https:\n#   port: 8443\n", False),
+    "no https": ("hostname: harbor.test\nhttp:\n  port: 80\n", False),
+}
+WANTED = {
+    "hostname": "harbor.test",
+    "port": 8443,
+    "certificate": PurePosixPath("/data/cert/a.crt"),
+    "private_key": PurePosixPath("/data/cert/a.key"),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "kept_values"), MISMATCH_CASES.values(), ids=MISMATCH_CASES.keys()
+)
+def test_https_mismatch_without_a_second_parse_answers_as_a_full_parse(
+    text: str, kept_values: bool
+) -> None:
+    """When parsing changed nothing in the text, the mismatch comes from values kept at parse
+    time; it must be what a fresh parse of the file gives, also after the document is edited."""
+    config = HarborYml.parse(text, source="harbor.yml")
+    assert (config.parsed_text is not None) is kept_values
+    kept = config.https_mismatch(text, **WANTED)
+    other = HarborYml.parse(text, source="harbor.yml")
+    fresh = other.https_mismatch(text + "\n", **WANTED)  # a different text: parsed again
+    assert kept == fresh
+    assert (kept is None) == (text == LIVE)
+    config.enable_https(
+        hostname="new.test", port=7443, certificate=PurePosixPath("/x.crt"),
+        private_key=PurePosixPath("/x.key"),
+    )  # fmt: skip
+    assert config.https_mismatch(text, **WANTED) == kept

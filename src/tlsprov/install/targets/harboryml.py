@@ -112,6 +112,10 @@ class HarborYml:
     source: str
     doc: Any
     yaml: Any
+    # The text as parsed, and its hostname and https values, when parsing changed nothing in
+    # it (the https block was already live): https_mismatch then needs no second parse.
+    parsed_text: str | None = None
+    parsed_https: dict[str, str] | None = None
 
     @classmethod
     def parse(cls, text: str, *, source: str) -> HarborYml:
@@ -123,8 +127,9 @@ class HarborYml:
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
         yaml = _yaml()
+        prepared = add_https_block(uncomment_https(text))
         try:
-            doc = yaml.load(add_https_block(uncomment_https(text)))
+            doc = yaml.load(prepared)
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -148,7 +153,9 @@ class HarborYml:
                 f"{source} has no 'hostname' key",
                 hint="add 'hostname: <your registry name>' (see Harbor's harbor.yml.tmpl)",
             )
-        return cls(source=source, doc=doc, yaml=yaml)
+        if prepared != text:
+            return cls(source=source, doc=doc, yaml=yaml)
+        return cls(source, doc, yaml, parsed_text=text, parsed_https=_https_now(doc))
 
     @property
     def data_volume(self) -> PurePosixPath:
@@ -235,19 +242,21 @@ class HarborYml:
         """Why ``original`` (the file as it is) does not already point where tlsprov writes;
         None when ``hostname`` and the live ``https`` block match, so prepare would render
         the same nginx configuration."""
-        doc = self.yaml.load(original)
-        https = doc.get("https") if isinstance(doc, dict) else None
-        if not isinstance(https, dict):
+        if original == self.parsed_text:
+            now = self.parsed_https
+        else:
+            now = _https_now(self.yaml.load(original))
+        if now is None:
             return "harbor.yml has no live https block yet"
         wanted = {
-            "hostname": (doc.get("hostname"), hostname),
-            "https.port": (https.get("port", 443), port),
-            "https.certificate": (https.get("certificate"), str(certificate)),
-            "https.private_key": (https.get("private_key"), str(private_key)),
+            "hostname": hostname,
+            "https.port": str(port),
+            "https.certificate": str(certificate),
+            "https.private_key": str(private_key),
         }
-        for key, (now, want) in wanted.items():
-            if str(now) != str(want):
-                return f"harbor.yml's {key} is {now}, not {want}"
+        for key, want in wanted.items():
+            if now[key] != want:
+                return f"harbor.yml's {key} is {now[key]}, not {want}"
         return None
 
     def dump(self) -> str:
@@ -255,3 +264,16 @@ class HarborYml:
         out = io.StringIO()
         self.yaml.dump(self.doc, out)
         return out.getvalue()
+
+
+def _https_now(doc: Any) -> dict[str, str] | None:
+    """``hostname`` and the live https block's values as text; None without a live block."""
+    https = doc.get("https") if isinstance(doc, dict) else None
+    if not isinstance(https, dict):
+        return None
+    return {
+        "hostname": str(doc.get("hostname")),
+        "https.port": str(https.get("port", 443)),
+        "https.certificate": str(https.get("certificate")),
+        "https.private_key": str(https.get("private_key")),
+    }
