@@ -13,8 +13,10 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,6 +196,9 @@ class Fleet:
         self.inventory.write_text(json.dumps(inventory, indent=2), encoding="utf-8")
         self.home = base / "home"
         self.home.mkdir()
+        # ssh's ControlPath must fit a Unix socket name (108 bytes): under pytest-xdist the
+        # test's own folder is too deep for it, so the sockets get a short temporary folder.
+        self.control_dir = Path(tempfile.mkdtemp(prefix="tlsprov-ssh-"))
 
     def playbook(
         self, playbook: Path | str, *args: str, read_only: Path | None = None
@@ -209,6 +214,7 @@ class Fleet:
             ANSIBLE_REMOTE_TMP=str(self.home / "remote-tmp"),
             ANSIBLE_RETRY_FILES_ENABLED="False",
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.control_dir),
         )
         argv = [str(VENV_BIN / "ansible-playbook"), "-i", str(self.inventory), str(playbook)]
         argv += list(args)
@@ -254,9 +260,13 @@ def _pull(skopeo: Any, port: int, cert_dir: Path, dest: Path) -> subprocess.Comp
 @pytest.fixture
 def fleet(
     tmp_path: Path, sandbox: Any, nginx: Any, sshd: dict[str, Any], collections: Path
-) -> Fleet:
+) -> Iterator[Fleet]:
     """A fresh fleet per test (every root starts empty)."""
-    return Fleet(tmp_path, sandbox, nginx, sshd, collections)
+    made = Fleet(tmp_path, sandbox, nginx, sshd, collections)
+    try:
+        yield made
+    finally:
+        shutil.rmtree(made.control_dir, ignore_errors=True)
 
 
 def test_fleet_playbook_trusts_every_client_idempotently(
@@ -361,8 +371,6 @@ def test_read_only_root_fails_alone(fleet: Fleet) -> None:
 
 
 def test_install_role_copies_a_wheel_over_ssh(fleet: Fleet, tmp_path: Path) -> None:
-    import shutil
-
     source = tmp_path / "source"  # build from a copy: no build/ or egg-info in the tree
     shutil.copytree(
         REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
