@@ -265,7 +265,12 @@ def fleet(
     made = Fleet(tmp_path, sandbox, nginx, sshd, collections)
     try:
         yield made
-    finally:
+    finally:  # stop the ssh masters ControlPersist keeps alive, then drop their sockets
+        for socket in made.control_dir.iterdir():
+            subprocess.run(
+                ["ssh", "-S", str(socket), "-O", "exit", "client6"],
+                capture_output=True, timeout=10,
+            )  # fmt: skip
         shutil.rmtree(made.control_dir, ignore_errors=True)
 
 
