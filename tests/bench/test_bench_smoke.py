@@ -83,13 +83,49 @@ def test_bulk_issuance_compares_with_trustme(results: dict[int, dict[str, Any]])
     result = results[2]
     rates = _medians(result, "median_per_s")
     variants = ("trustme", "tlsprov", "tlsprov+files", "tlsprov sets")
-    variants += ("trustme (keys premade)", "tlsprov (keys premade)")
     assert set(rates) == {f"{kt} {v}" for kt in ("ec256", "rsa2048") for v in variants}
     assert all(rate > 0 for rate in rates.values())
     assert [row["met"] is not None for row in result["targets"]] == [True, True]
     for row in result["targets"]:  # the sets (issue_all) figure rides beside the target
+        judged = r"^\d+\.\d{3}× \(median of 1 rounds, every key at the run's mean cost; as timed"
+        assert re.search(judged, row["measured"])
         assert re.search(r"in sets of 10 \(issue_all\), wall time: \d+\.\d\d× trustme", row["note"])
         assert re.search(r"key generation taken out: \d+\.\d\d× \(\d+ vs \d+ µs", row["note"])
+        assert re.search(r"key generation \d+\.\d{3} vs \d+\.\d{3} ms per key", row["note"])
+
+
+def _worker_result(own_us: float, keys_ms: list[float]) -> dict[str, Any]:
+    """What a bench 2 worker reports for leaves of ``own_us`` plus keys costing ``keys_ms``."""
+    keygen_s = sum(keys_ms) / 1e3
+    return {
+        "seconds": len(keys_ms) * own_us / 1e6 + keygen_s,
+        "count": len(keys_ms),
+        "keys": len(keys_ms),
+        "keygen_s": keygen_s,
+    }
+
+
+def test_bulk_ratio_counts_every_key_at_the_mean_cost(run_all: ModuleType) -> None:
+    compare = run_all.bench_2_bulk.compare
+    # Same own work (300 µs a leaf); tlsprov drew slow keys in round 1, trustme in round 2.
+    ours = [_worker_result(300, [60, 60]), _worker_result(300, [20, 20])]
+    theirs = [_worker_result(300, [20, 20]), _worker_result(300, [60, 60])]
+    found = compare(ours, theirs)
+    assert found["ratio"] == pytest.approx(1.0)
+    assert found["ratios"] == pytest.approx([1.0, 1.0])
+    assert found["as_timed_ratios"] == pytest.approx([20.3 / 60.3, 60.3 / 20.3])
+    assert found["key_ms"] == pytest.approx([40, 40])
+    # Own work decides once the luck is evened out: 200 µs against 300 µs a leaf, keys 40 ms.
+    found = compare([_worker_result(200, [40, 40])], [_worker_result(300, [40, 40])])
+    assert found["ratio"] == pytest.approx(40.3 / 40.2)
+    assert found["own"] == pytest.approx(1.5)
+    assert found["own_us"] == pytest.approx([200, 300])
+
+
+def test_bulk_ratio_refuses_runs_without_one_key_per_leaf(run_all: ModuleType) -> None:
+    reused = {**_worker_result(300, [40, 40]), "keys": 1}
+    with pytest.raises(RuntimeError, match="1 keys generated for 2 leaves"):
+        run_all.bench_2_bulk.compare([reused], [_worker_result(300, [40, 40])])
 
 
 def test_acme_runs_the_tlsprov_half(results: dict[int, dict[str, Any]], workdir: Path) -> None:
