@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ _SOURCE = "provider.selfsigned"
 #: Longest validity accepted (100 years), the bound of ``--days`` too.
 MAX_DAYS = 36525
 _ALLOWED = ("ca_dir", "subject", "key_type", "days", "ca_passphrase", "create_ca", "force")
+#: Seconds a loaded CA is used without looking at its files again: a bulk run does not stat
+#: them for every leaf, and a CA another process replaces is picked up within this time.
+CA_RECHECK_SECONDS = 1.0
 
 
 @final
@@ -192,6 +196,7 @@ class SelfSignedProvider:
         self.options = options
         self.ca_created = False
         self._cached: tuple[tuple[tuple[int, int, int], ...], CertificateAuthority] | None = None
+        self._checked_until = 0.0  # time.monotonic() up to which _cached needs no stat
         self._files = ca_files(options.ca_dir)
 
     def __repr__(self) -> str:
@@ -219,11 +224,14 @@ class SelfSignedProvider:
         o = self.options
         ca = build_ca(o.subject or _default_subject(), o.key_type, o.days)
         write_ca(o.ca_dir, ca, passphrase)
+        self._cached = None  # the files changed under the cache: load them again
         log.info("created a new CA in %s", o.ca_dir)
         self.ca_created = True
         return ca
 
     def _ca(self) -> CertificateAuthority:
+        if self._cached is not None and time.monotonic() < self._checked_until:
+            return self._cached[1]
         key_path, crt_path = self._files
         try:
             stamp = self._stamp()
@@ -256,10 +264,12 @@ class SelfSignedProvider:
                      (os.stat(self._files[0]), os.stat(self._files[1])))  # fmt: skip
 
     def _load(self, stamp: tuple[tuple[int, int, int], ...] | None = None) -> CertificateAuthority:
-        """The CA on disk; bulk issuance reuses it while its files are unchanged."""
+        """The CA on disk; bulk issuance reuses it while its files are unchanged (looked at
+        again after :data:`CA_RECHECK_SECONDS`)."""
         stamp = stamp or self._stamp()
         if self._cached is None or self._cached[0] != stamp:
             self._cached = (stamp, load_ca(self.options.ca_dir, self._need_passphrase))
+        self._checked_until = time.monotonic() + CA_RECHECK_SECONDS
         return self._cached[1]
 
     def preflight(self) -> None:

@@ -232,3 +232,48 @@ def test_half_a_ca_is_refused(tmp_path: Path, present: str) -> None:
         provider.issue(make_request(["harbor.test"]))
     assert sorted(p.name for p in ca_dir.iterdir()) == [present]
     assert (ca_dir / present).read_bytes() == kept
+
+
+def _issuer_of(provider: Any, name: str) -> bytes:
+    bundle = provider.issue(make_request([name], key_type="ec256"))
+    return bytes(bundle.ca_pem)
+
+
+def test_a_ca_replaced_by_init_force_signs_the_next_leaf(tmp_path: Path) -> None:
+    provider = tlsprov.get_provider("selfsigned", ca_dir=tmp_path / "ca", key_type="ec256")
+    provider.impl.init_ca()  # type: ignore[attr-defined]
+    old = _issuer_of(provider, "a.harbor.test")  # the CA is now cached
+    provider.impl.init_ca(force=True)  # type: ignore[attr-defined]
+    new = _issuer_of(provider, "b.harbor.test")  # at once, not after the recheck interval
+    assert new != old
+    assert new == (tmp_path / "ca" / "ca.crt").read_bytes()
+
+
+def test_a_ca_replaced_by_another_process_is_picked_up_after_the_recheck(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tlsprov_selfsigned import _provider
+
+    clock = [1000.0]
+    monkeypatch.setattr(_provider.time, "monotonic", lambda: clock[0])
+    ca_dir = tmp_path / "ca"
+    provider = tlsprov.get_provider("selfsigned", ca_dir=ca_dir, key_type="ec256")
+    provider.impl.init_ca()  # type: ignore[attr-defined]
+    old = _issuer_of(provider, "a.harbor.test")
+    stats: list[str] = []
+    real_stat = os.stat
+    monkeypatch.setattr(
+        _provider.os, "stat", lambda p, *a, **k: stats.append(str(p)) or real_stat(p, *a, **k)
+    )
+    for i in range(5):  # a bulk run inside the interval looks at the files no more
+        assert _issuer_of(provider, f"bulk{i}.harbor.test") == old
+    assert stats == []
+    other = tlsprov.get_provider("selfsigned", ca_dir=ca_dir, key_type="ec256", force=True)
+    other.impl.init_ca()  # type: ignore[attr-defined]
+    stats.clear()
+    clock[0] += _provider.CA_RECHECK_SECONDS / 2
+    assert _issuer_of(provider, "c.harbor.test") == old  # still within the interval
+    assert stats == []
+    clock[0] += _provider.CA_RECHECK_SECONDS
+    assert _issuer_of(provider, "d.harbor.test") == (ca_dir / "ca.crt").read_bytes() != old
+    assert str(ca_dir / "ca.crt") in stats
