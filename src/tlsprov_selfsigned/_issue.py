@@ -121,8 +121,8 @@ def build_leaf(
     )
     kind = (key_type.is_rsa, request.usage)
     template = ca.templates.get(kind) if leaf.common_name else None
-    with crypto_errors("build the certificate"):
-        if template is None:
+    if template is None:
+        with crypto_errors("build the certificate"):
             cert = _build(ca, request, key_type, leaf_subject(request), public, leaf)
             remember_made(
                 cert,
@@ -136,7 +136,11 @@ def build_leaf(
                     cert, leaf, issuer=ca.cert, key=ca.key, algorithm=ca.hash
                 )
             return key, cert
+    try:  # what crypto_errors does, without a generator per leaf
         cert, der = template.sign(leaf, ca.key, ca.hash)
+    except (ValueError, TypeError):
+        with crypto_errors("build the certificate"):
+            raise
     remember_made(
         cert,
         signer=ca.public_der,

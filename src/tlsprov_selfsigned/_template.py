@@ -85,10 +85,20 @@ def _time_at(year: int, month: int, day: int, hour: int, minute: int, second: in
     return _tlv(0x18, b"%04d%02d%02d%02d%02d%02dZ" % (year, month, day, hour, minute, second))
 
 
+def _subject(cn: bytes) -> bytes:
+    """The Name ``CN=cn`` (a UTF8String), DER."""
+    size = len(cn)
+    if size > 116:  # the outer SEQUENCE would need a long-form length
+        return _tlv(_SEQUENCE, _tlv(_SET, _tlv(_SEQUENCE, _CN + _tlv(0x0C, cn))))
+    return b"0%c1%c0%c%s\x0c%c%s" % (size + 11, size + 9, size + 7, _CN, size, cn)
+
+
 def _ski_digest(public_der: bytes) -> bytes:
     """RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits (as cryptography does)."""
-    _, start, end = _read(public_der, 0)
-    bits = _content(_children(public_der, start, end)[1])[1:]  # after the unused-bits byte
+    _, start, _ = _read(public_der, 0)  # SubjectPublicKeyInfo
+    _, _, algorithm_end = _read(public_der, start)  # AlgorithmIdentifier
+    _, bits_start, bits_end = _read(public_der, algorithm_end)  # BIT STRING
+    bits = public_der[bits_start + 1 : bits_end]  # after the unused-bits byte
     return hashlib.sha1(bits).digest()  # noqa: S324  (an identifier, not a signature)
 
 
@@ -123,33 +133,39 @@ class LeafTemplate:
     issuer: bytes
     fixed_extensions: bytes
     fixed_values: tuple[x509.ExtensionType, ...]  # what fixed_extensions encodes
+    _fixed_map: dict[type[x509.ExtensionType], x509.ExtensionType] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_fixed_map", {type(v): v for v in self.fixed_values})
 
     def values(self, leaf: LeafInputs) -> dict[type[x509.ExtensionType], x509.ExtensionType]:
         """The extension values :meth:`tbs` encodes for ``leaf``, by value type."""
-        san = x509.SubjectAlternativeName(
+        values = self._fixed_map.copy()
+        values[x509.SubjectAlternativeName] = x509.SubjectAlternativeName(
             [*map(x509.DNSName, leaf.dns_names), *map(x509.IPAddress, leaf.ip_addresses)]
         )
-        ski = x509.SubjectKeyIdentifier(leaf.ski)
-        values: list[x509.ExtensionType] = [*self.fixed_values, san, ski]
-        return {type(v): v for v in values}
+        values[x509.SubjectKeyIdentifier] = x509.SubjectKeyIdentifier(leaf.ski)
+        return values
 
     def tbs(self, leaf: LeafInputs) -> bytes:
         """The to-be-signed certificate, as ``CertificateBuilder`` encodes it."""
         serial = leaf.serial.to_bytes(leaf.serial.bit_length() // 8 + 1, "big")
-        cn = _tlv(_SEQUENCE, _CN + _tlv(0x0C, leaf.common_name.encode()))
         names = b"".join(_tlv(0x82, name.encode("ascii")) for name in leaf.dns_names)
         names += b"".join(_tlv(0x87, ip.packed) for ip in leaf.ip_addresses)
         san = _tlv(_SEQUENCE, _SAN + _tlv(_OCTET_STRING, _tlv(_SEQUENCE, names)))
         ski = _SKI_EXTENSION + leaf.ski
         extensions = _tlv(0xA3, _tlv(_SEQUENCE, self.fixed_extensions + san + ski))
+        validity = _time(leaf.not_before) + _time(leaf.not_after)  # at most 34 bytes
         return _tlv(
             _SEQUENCE,
             self.version
-            + _tlv(0x02, serial)
+            + b"\x02%c%s" % (len(serial), serial)  # at most 21 bytes (RFC 5280: 20 octets)
             + self.algorithm
             + self.issuer
-            + _tlv(_SEQUENCE, _time(leaf.not_before) + _time(leaf.not_after))
-            + _tlv(_SEQUENCE, _tlv(_SET, cn))
+            + b"0%c%s" % (len(validity), validity)
+            + _subject(leaf.common_name.encode())
             + leaf.public_der
             + extensions,
         )

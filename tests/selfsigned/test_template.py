@@ -135,3 +135,16 @@ def test_a_template_that_does_not_reproduce_the_builder_is_dropped() -> None:
     _, built = build_leaf(ca, make_request(["harbor.test"]), KeyType.EC256, 30)
     leaf, _, _ = _inputs(["other.harbor.test"], "ec256")  # not the inputs of ``built``
     assert derive_template(built, leaf, issuer=ca.cert, key=ca.key, algorithm=ca.hash) is None
+
+
+@pytest.mark.parametrize("size", [1, 64, 116, 117, 200])
+def test_the_subject_encoding_matches_the_builders_name(size: int) -> None:
+    from tlsprov_selfsigned._template import _subject
+
+    import warnings
+
+    cn = "a" * size
+    with warnings.catch_warnings():  # past 64 characters: tested for the long-form lengths
+        warnings.simplefilter("ignore", UserWarning)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)])
+    assert _subject(cn.encode()) == name.public_bytes()

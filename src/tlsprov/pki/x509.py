@@ -7,8 +7,8 @@ import datetime as dt
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tlsprov.errors import InputError
 from tlsprov.models import CertificateRequest, IPAddress, KeyType, Usage
@@ -146,36 +146,46 @@ def make_request(
 
 def generate_key(key_type: KeyType) -> CertificateIssuerPrivateKeyTypes:
     """Generate a private key of ``key_type``."""
+    return _generator(key_type)()
+
+
+@functools.cache  # per key type: no import and no branching for every key of a bulk run
+def _generator(key_type: KeyType) -> Callable[[], CertificateIssuerPrivateKeyTypes]:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+    # the module attributes are looked up at each call, as a direct call would
     if key_type.is_rsa:
-        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type.value[3:]))
+        size = int(key_type.value[3:])
+        return lambda: rsa.generate_private_key(public_exponent=65537, key_size=size)
     if key_type is KeyType.EC256:
-        return ec.generate_private_key(ec.SECP256R1())
+        return lambda: ec.generate_private_key(ec.SECP256R1())
     if key_type is KeyType.EC384:
-        return ec.generate_private_key(ec.SECP384R1())
-    return ed25519.Ed25519PrivateKey.generate()
+        return lambda: ec.generate_private_key(ec.SECP384R1())
+    return ed25519.Ed25519PrivateKey.generate
+
+
+@functools.cache
+def _formats() -> dict[str, tuple[Any, ...]]:
+    """``private_bytes``/``public_bytes`` arguments, made once (``status`` never imports them)."""
+    from cryptography.hazmat.primitives import serialization as s
+
+    return {
+        "pkcs8": (s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()),
+        "spki": (s.Encoding.DER, s.PublicFormat.SubjectPublicKeyInfo),
+        "pem": (s.Encoding.PEM,),
+    }
 
 
 def key_to_pem(key: PrivateKeyTypes) -> bytes:
     """Serialise a private key as unencrypted PKCS#8 PEM."""
-    from cryptography.hazmat.primitives import serialization
-
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return remember(pem, key)
+    return remember(key.private_bytes(*_formats()["pkcs8"]), key)
 
 
 def cert_to_pem(cert: x509.Certificate) -> bytes:
     """Serialise a certificate as PEM."""
-    from cryptography.hazmat.primitives import serialization
-
     made = provenance(cert)
     if made is None or made.der is None:
-        return remember(cert.public_bytes(serialization.Encoding.PEM), cert)
+        return remember(cert.public_bytes(*_formats()["pem"]), cert)
     text = base64.b64encode(made.der)  # the DER it was made from: the same PEM, less work
     lines = b"\n".join([text[i : i + 64] for i in range(0, len(text), 64)])
     return remember(b"-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % lines, cert)
@@ -278,11 +288,7 @@ def load_private_key(
 
 def public_der(key: PublicKeyTypes) -> bytes:
     """``key`` as a DER SubjectPublicKeyInfo."""
-    from cryptography.hazmat.primitives import serialization
-
-    return key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_bytes(*_formats()["spki"])
 
 
 def key_matches_cert(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
@@ -315,11 +321,16 @@ def san_identities(cert: x509.Certificate) -> tuple[list[str], list[IPAddress]]:
 _ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
 
 
+@functools.cache
+def _general_names() -> tuple[type[x509.DNSName], type[x509.IPAddress]]:
+    from cryptography.x509 import DNSName, IPAddress
+
+    return DNSName, IPAddress
+
+
 def san_values(san: x509.SubjectAlternativeName) -> tuple[list[str], list[IPAddress]]:
     """The DNS names and IP addresses (not networks) of a subjectAltName value."""
-    from cryptography.x509 import DNSName
-    from cryptography.x509 import IPAddress as IPName
-
+    DNSName, IPName = _general_names()
     dns: list[str] = []
     ips: list[IPAddress] = []
     for name in san:  # one pass, the exact classes first: the ABC checks cost more
@@ -357,12 +368,12 @@ def _issuer_id(issuer: x509.Certificate) -> tuple[bytes, bytes]:
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """True when ``issuer`` names and signed ``cert`` (its signature verifies with the issuer's
     key); False for another issuer, another key or a mismatched algorithm."""
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     made = provenance(cert)
     if made is not None:  # signed in this process: no need to verify what was just made
         return (made.signer, made.issuer) == _issuer_id(issuer)
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         key = issuer.public_key()
         params = cert.signature_algorithm_parameters
