@@ -14,8 +14,10 @@ Per key type (ec256, rsa2048) four variants, each in a fresh interpreter, interl
   one-certificate-at-a-time rate.
 
 Only the issuing loop is timed (CA creation, imports and one warm-up issue per variant are
-not); ``tlsprov+files`` issues a fifth of the count. The in-memory variants are timed in CPU
-seconds of the worker (``time.process_time``: both are single-threaded CPU work, so other
+not); ``tlsprov+files`` issues a fifth of the count. The compared pair, ``trustme`` and
+``tlsprov``, run at the same time (``together``), each in its own process on its own core, so
+that whatever else the machine does in that moment slows both alike; the other variants run
+alone. The in-memory variants are timed in CPU seconds of the worker (``time.process_time``: both are single-threaded CPU work, so other
 load on a shared machine does not skew the ratio); ``tlsprov+files`` in wall seconds, since it
 waits for fsync. ``provider.issue`` includes the bundle check every provider's result gets
 (key, chain, names, dates, usage, lint); for what the provider made in the same process it
@@ -40,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -176,12 +179,28 @@ def _span(values: list[float]) -> str:
     return f"{min(values):.3f}–{max(values):.3f}×"
 
 
+def _groups(order: list[str], together: bool) -> list[list[str]]:
+    """``order`` as groups run at once: the compared pair together (when ``together``, at the
+    place of its first member), every other variant alone."""
+    if not together:
+        return [[v] for v in order]
+    pair = [v for v in order if v in IN_MEMORY]
+    groups: list[list[str]] = []
+    for variant in order:
+        if variant not in IN_MEMORY:
+            groups.append([variant])
+        elif variant == pair[0]:
+            groups.append(pair)
+    return groups
+
+
 def run(
     runs: int = 10,
     *,
     ec_count: int = 3000,
     rsa_count: int = 300,
     files_share: float = 0.2,
+    together: bool = True,
     tools: Tools | None = None,
 ) -> dict[str, Any]:
     """Rates (certificates per second, median over ``runs``) per key type and variant.
@@ -201,17 +220,22 @@ def run(
         peaks: dict[str, list[int]] = {v: [] for v in variants}
         timed: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
         for round_no in range(runs):
-            for variant in rotate(variants, round_no):
-                count = counts[key_type]
-                if variant == "tlsprov+files":
-                    count = max(1, round(count * files_share))
-                per_run[variant] = count
-                args = {"variant": variant, "key_type": key_type, "count": count}
-                data, sample = run_worker(tools, "bench_2_bulk", args)
-                rates[variant].append(data["rate"])
-                timed[variant].append({**data, "count": count})
-                wall_rates[variant].append(data["wall_rate"])
-                peaks[variant].append(sample.peak_rss_kib)
+            for group in _groups(rotate(variants, round_no), together):
+                jobs = []
+                for variant in group:
+                    count = counts[key_type]
+                    if variant == "tlsprov+files":
+                        count = max(1, round(count * files_share))
+                    per_run[variant] = count
+                    args = {"variant": variant, "key_type": key_type, "count": count}
+                    jobs.append((variant, count, args))
+                with ThreadPoolExecutor(len(jobs)) as pool:  # a group runs at the same time
+                    done = list(pool.map(lambda j: run_worker(tools, "bench_2_bulk", j[2]), jobs))
+                for (variant, count, _), (data, sample) in zip(jobs, done, strict=True):
+                    rates[variant].append(data["rate"])
+                    timed[variant].append({**data, "count": count})
+                    wall_rates[variant].append(data["wall_rate"])
+                    peaks[variant].append(sample.peak_rss_kib)
         for variant in variants:
             stats = summarize(rates[variant], peaks[variant])
             stats = {

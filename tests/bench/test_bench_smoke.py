@@ -191,3 +191,10 @@ def test_renewal_under_load_hitless_drops_nothing_prepare_drops(
     assert hit["failed"] == 0 and hit["requests"] > 100 and hit["new_within_1s"]
     assert prep["failed"] > 0
     assert [row["met"] for row in result["targets"]] == [True, True, True]
+
+
+def test_bulk_pair_runs_together_at_its_first_members_place(run_all: ModuleType) -> None:
+    groups = run_all.bench_2_bulk._groups
+    order = ["tlsprov+files", "trustme", "tlsprov sets", "tlsprov"]
+    assert groups(order, True) == [["tlsprov+files"], ["trustme", "tlsprov"], ["tlsprov sets"]]
+    assert groups(order, False) == [[v] for v in order]
