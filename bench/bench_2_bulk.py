@@ -17,13 +17,13 @@ Only the issuing loop is timed (CA creation, imports and one warm-up issue per v
 not); ``tlsprov+files`` issues a fifth of the count. The compared pair, ``trustme`` and
 ``tlsprov``, run at the same time (``together``), each in its own process on its own core, so
 that whatever else the machine does in that moment slows both alike; the other variants run
-alone. The in-memory variants are timed in CPU seconds of the worker (``time.process_time``: both are single-threaded CPU work, so other
-load on a shared machine does not skew the ratio); ``tlsprov+files`` in wall seconds, since it
-waits for fsync. ``provider.issue`` includes the bundle check every provider's result gets
-(key, chain, names, dates, usage, lint); for what the provider made in the same process it
-takes the objects as made (``tlsprov.pki.made``).
+alone. The in-memory variants are timed in CPU seconds of the worker (``time.process_time``:
+both are single-threaded CPU work, so other load on a shared machine does not skew the ratio);
+``tlsprov+files`` in wall seconds, since it waits for fsync. ``provider.issue`` includes the
+bundle check every provider's result gets (key, chain, names, dates, usage, lint); for what the
+provider made in the same process it takes the objects as made (``tlsprov.pki.made``).
 
-The target compares the median of the per-round ratios (both variants run side by side in
+The target compares the median of the per-round ratios (both variants run at the same time in
 every round), with key generation counted at its mean cost. Both libraries generate keys with
 the same ``cryptography`` call, and its time is luck: an RSA-2048 key takes a random number of
 prime candidates (coefficient of variation about 0.9 per key), and is 98 % of the leaf, so a

@@ -117,9 +117,12 @@ def crypto_errors(what: str) -> Iterator[None]:
     try:
         yield
     except (ValueError, TypeError) as exc:
-        raise InputError(
-            f"could not {what}: {exc}", hint="check the subject, key type and validity"
-        ) from exc
+        raise crypto_error(what, exc) from exc
+
+
+def crypto_error(what: str, exc: Exception) -> InputError:
+    """The InputError for cryptography's ``exc`` while doing ``what`` (see crypto_errors)."""
+    return InputError(f"could not {what}: {exc}", hint="check the subject, key type and validity")
 
 
 def ca_files(ca_dir: Path) -> tuple[Path, Path]:

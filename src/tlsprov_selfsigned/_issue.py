@@ -13,7 +13,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tlsprov.models import CertificateRequest, KeyType, Usage
 from tlsprov.pki.made import remember_made
 from tlsprov.pki.x509 import generate_key, now_utc, public_der
-from tlsprov_selfsigned._ca import CLOCK_SKEW, CertificateAuthority, crypto_errors
+from tlsprov_selfsigned._ca import (
+    CLOCK_SKEW,
+    CertificateAuthority,
+    crypto_error,
+    crypto_errors,
+)
 from tlsprov_selfsigned._template import LeafInputs, derive_template
 
 if TYPE_CHECKING:
@@ -136,11 +141,10 @@ def build_leaf(
                     cert, leaf, issuer=ca.cert, key=ca.key, algorithm=ca.hash
                 )
             return key, cert
-    try:  # what crypto_errors does, without a generator per leaf
+    try:  # as crypto_errors does, without a generator per leaf
         cert, der = template.sign(leaf, ca.key, ca.hash)
-    except (ValueError, TypeError):
-        with crypto_errors("build the certificate"):
-            raise
+    except (ValueError, TypeError) as exc:
+        raise crypto_error("build the certificate", exc) from exc
     remember_made(
         cert,
         signer=ca.public_der,

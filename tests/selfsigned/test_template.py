@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 from typing import Any
 
 import pytest
@@ -11,12 +12,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from tlsprov.errors import InputError
 from tlsprov.models import CertificateRequest, KeyType, Usage
 from tlsprov.pki.made import provenance
 from tlsprov.pki.x509 import cert_to_pem, generate_key, make_request, now_utc
 from tlsprov_selfsigned._ca import CertificateAuthority, build_ca
 from tlsprov_selfsigned._issue import _build, build_leaf, leaf_subject
-from tlsprov_selfsigned._template import LeafInputs, LeafTemplate
+from tlsprov_selfsigned._template import LeafInputs, LeafTemplate, _subject
 
 SHAPES = {
     "one name": ["harbor.test"],
@@ -139,12 +141,22 @@ def test_a_template_that_does_not_reproduce_the_builder_is_dropped() -> None:
 
 @pytest.mark.parametrize("size", [1, 64, 116, 117, 200])
 def test_the_subject_encoding_matches_the_builders_name(size: int) -> None:
-    from tlsprov_selfsigned._template import _subject
-
-    import warnings
-
     cn = "a" * size
     with warnings.catch_warnings():  # past 64 characters: tested for the long-form lengths
         warnings.simplefilter("ignore", UserWarning)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn, _validate=False)])
     assert _subject(cn.encode()) == name.public_bytes()
+
+
+def test_a_signing_failure_on_the_template_path_is_an_input_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ca = _ca("ec256")
+    _template(ca, "ec256", Usage.SERVER)
+
+    def broken(*_: object) -> None:
+        raise ValueError("the key cannot sign this")
+
+    monkeypatch.setattr(LeafTemplate, "sign", broken)
+    with pytest.raises(InputError, match="could not build the certificate: the key cannot sign"):
+        build_leaf(ca, make_request(["harbor.test"]), KeyType.EC256, 30)
