@@ -143,6 +143,11 @@ def _checked(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return runs
 
 
+def _mean_key_s(runs: list[dict[str, Any]]) -> float:
+    """Mean CPU seconds per generated key over ``runs`` (worker results)."""
+    return sum(d["keygen_s"] for d in runs) / sum(d["keys"] for d in runs)
+
+
 def _own_s(data: dict[str, Any]) -> float:
     """A worker's CPU seconds per leaf, less its key generation: the library's own work."""
     return (data["seconds"] - data["keygen_s"]) / data["count"]
@@ -155,9 +160,7 @@ def compare(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> dict[st
     keys of both sides; ``as_timed`` the same with each round's own keys; ``own`` the median
     ratio of the libraries' own work per leaf (key generation taken out).
     """
-    mean_key_s = sum(d["keygen_s"] for d in _checked(ours + theirs)) / sum(
-        d["keys"] for d in ours + theirs
-    )
+    mean_key_s = _mean_key_s(_checked(ours + theirs))
     pairs = list(zip(ours, theirs, strict=True))
     even = [(_own_s(b) + mean_key_s) / (_own_s(a) + mean_key_s) for a, b in pairs]
     timed = [b["seconds"] / b["count"] / (a["seconds"] / a["count"]) for a, b in pairs]
@@ -168,10 +171,7 @@ def compare(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> dict[st
         "as_timed_ratios": timed,
         "own": statistics.median(_own_s(b) / _own_s(a) for a, b in pairs),
         "own_us": [1e6 * statistics.median(map(_own_s, side)) for side in (ours, theirs)],
-        "key_ms": [
-            1e3 * sum(d["keygen_s"] for d in side) / sum(d["keys"] for d in side)
-            for side in (ours, theirs)
-        ],
+        "key_ms": [1e3 * _mean_key_s(side) for side in (ours, theirs)],
     }
 
 
