@@ -251,7 +251,7 @@ def run(
         files = measurements[f"{key_type} tlsprov+files"]["median_per_s"]
         if tools.has_trustme:
             theirs = measurements[f"{key_type} trustme"]["median_per_s"]
-            # Each round ran both side by side: the median of the rounds' ratios, so that the
+            # Each round ran both at the same time: the median of the rounds' ratios, so that the
             # machine getting faster or slower between rounds does not decide the target.
             found = compare(timed["tlsprov"], timed["trustme"])
             ratio = found["ratio"]
